@@ -1,0 +1,73 @@
+"""Emotion label sets and the mappings between them.
+
+The project's canonical order is alphabetical (the seed's order). Data sets number the same
+emotions differently: FER2013's ``emotion`` column uses angry, disgust, fear, happy, sad,
+surprise, neutral. Every checkpoint stores its own ``id2label`` in ``config.json``, so output
+indices are always read with the names they were trained with.
+"""
+
+from __future__ import annotations
+
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+FER2013_ORDER: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+# FER+ vote columns (fer2013new.csv) -> canonical names; contempt, unknown and NF have none.
+FERPLUS_COLUMNS: dict[str, str] = {
+    "neutral": "neutral",
+    "happiness": "happy",
+    "surprise": "surprise",
+    "sadness": "sad",
+    "anger": "angry",
+    "disgust": "disgust",
+    "fear": "fear",
+}
+
+# Folder names met in the wild (Kaggle FER2013 folders, AffectNet/RAF-DB exports) -> canonical.
+ALIASES: dict[str, str] = {
+    "anger": "angry",
+    "angry": "angry",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "happy": "happy",
+    "happiness": "happy",
+    "neutral": "neutral",
+    "sad": "sad",
+    "sadness": "sad",
+    "surprise": "surprise",
+    "surprised": "surprise",
+}
+
+
+def canonical(name: str) -> str:
+    """Return the canonical emotion for a label spelling, or raise ``KeyError``."""
+    key = name.strip().lower()
+    if key not in ALIASES:
+        raise KeyError(f"unknown emotion label {name!r}; known: {sorted(set(ALIASES))}")
+    return ALIASES[key]
+
+
+def fer2013_to_canonical(index: int) -> int:
+    """Map a FER2013 ``emotion`` index (0..6) to the canonical index."""
+    return EMOTIONS.index(FER2013_ORDER[index])
+
+
+def id2label_dict(labels: tuple[str, ...] | list[str] = EMOTIONS) -> dict[str, str]:
+    """``{"0": "angry", ...}`` as stored in ``config.json``."""
+    return {str(i): name for i, name in enumerate(labels)}
+
+
+def labels_from_id2label(id2label: dict) -> tuple[str, ...]:
+    """Read an ``id2label`` mapping (keys int or str) back into an ordered, validated tuple."""
+    try:
+        items = sorted((int(k), str(v)) for k, v in id2label.items())
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"id2label keys must be integers, got {list(id2label)}") from exc
+    if [k for k, _ in items] != list(range(len(items))):
+        raise ValueError(f"id2label keys must be 0..{len(items) - 1}, got {[k for k, _ in items]}")
+    names = tuple(canonical(v) for _, v in items)
+    if len(set(names)) != len(names):
+        raise ValueError(f"id2label names repeat: {names}")
+    return names

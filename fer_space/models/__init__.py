@@ -1,0 +1,59 @@
+"""The model registry: every architecture and named preset, and loading any checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import hf_hub_download
+
+from .base import CONFIG_NAME, FERClassifier, read_config
+from .compact import CompactCNN
+
+ARCHITECTURES: dict[str, type[FERClassifier]] = {cls.architecture: cls for cls in (CompactCNN,)}
+
+# Named presets: registry name -> (architecture, constructor arguments).
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "compact_cnn": ("compact_cnn", {}),
+}
+
+
+def list_models() -> list[str]:
+    """Names ``create_model`` accepts."""
+    return sorted(PRESETS)
+
+
+def create_model(name: str, **config: Any) -> FERClassifier:
+    """Build a fresh model by preset name; ``config`` overrides the preset's arguments."""
+    if name not in PRESETS:
+        raise KeyError(f"unknown model {name!r}; available: {', '.join(list_models())}")
+    architecture, preset = PRESETS[name]
+    return ARCHITECTURES[architecture](**{**preset, **config})
+
+
+def architecture_of(config: dict[str, Any], where: str) -> type[FERClassifier]:
+    """The class a ``config.json`` names, or a clear error."""
+    name = config.get("architecture")
+    if name not in ARCHITECTURES:
+        raise ValueError(
+            f"{where}: config.json names architecture {name!r}; known: {', '.join(sorted(ARCHITECTURES))}"
+        )
+    return ARCHITECTURES[name]
+
+
+def load_model(
+    source: str | Path, *, revision: str | None = None, device: str = "cpu", **hub_kwargs: Any
+) -> FERClassifier:
+    """Load a checkpoint from a local folder or a Hub repo id (at ``revision``), strictly."""
+    source = str(source)
+    if Path(source).is_dir():
+        config_path = Path(source) / CONFIG_NAME
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{source} has no {CONFIG_NAME}")
+    else:
+        config_path = hf_hub_download(source, CONFIG_NAME, revision=revision, **hub_kwargs)
+    cls = architecture_of(read_config(config_path), source)
+    return cls.from_pretrained(source, revision=revision, map_location=device, **hub_kwargs)
+
+
+__all__ = ["ARCHITECTURES", "PRESETS", "FERClassifier", "create_model", "list_models", "load_model"]

@@ -1,0 +1,145 @@
+"""The base every classifier shares: ``nn.Module`` + ``PyTorchModelHubMixin``.
+
+A checkpoint is a folder (local, embedded or a Hub repo) holding ``model.safetensors`` and
+``config.json``. The config holds the constructor arguments of the model plus ``architecture``,
+so :func:`fer_space.models.load_model` can rebuild any checkpoint without knowing its class.
+Loading is strict (missing or unexpected keys fail) and reads safetensors only: no pickle, no
+backbone download.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
+from torch import nn
+
+from ..labels import EMOTIONS, id2label_dict, labels_from_id2label
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+class FERClassifier(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="fer_space",
+    tags=["facial-expression-recognition", "image-classification"],
+    pipeline_tag="image-classification",
+    license="mit",
+):
+    """Common interface: ``forward(x) -> logits`` over ``self.labels``, plus preprocessing facts.
+
+    Subclasses call ``super().__init__(...)`` with the preprocessing facts and set
+    ``architecture`` (the registry name of the class).
+    """
+
+    architecture: str = ""
+
+    def __init__(
+        self,
+        *,
+        id2label: dict[str, str] | None,
+        img_size: int,
+        in_chans: int,
+        mean: tuple[float, ...] | list[float],
+        std: tuple[float, ...] | list[float],
+        crop_margin: float,
+    ) -> None:
+        super().__init__()
+        self.labels = labels_from_id2label(id2label or id2label_dict(EMOTIONS))
+        if img_size < 16:
+            raise ValueError(f"img_size must be >= 16, got {img_size}")
+        if in_chans not in (1, 3):
+            raise ValueError(f"in_chans must be 1 (grey) or 3 (RGB), got {in_chans}")
+        if len(mean) != in_chans or len(std) != in_chans:
+            raise ValueError(f"mean/std need {in_chans} values, got {mean} / {std}")
+        self.img_size = int(img_size)
+        self.in_chans = int(in_chans)
+        self.mean = tuple(float(m) for m in mean)
+        self.std = tuple(float(s) for s in std)
+        self.crop_margin = float(crop_margin)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The ``config.json`` content: constructor arguments plus ``architecture``."""
+        return {**self._hub_mixin_config, "architecture": self.architecture}
+
+    def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:
+        """Write ``model.safetensors`` + ``config.json`` (with ``architecture``)."""
+        kwargs.setdefault("config", self.config)
+        return super().save_pretrained(save_directory, **kwargs)
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        map_location: str = "cpu",
+        strict: bool = True,
+        **model_kwargs: Any,
+    ) -> FERClassifier:
+        """Build from config, then load safetensors strictly. Pickled weights are refused."""
+        if not strict:
+            raise ValueError("fer_space checkpoints always load strictly")
+        if os.path.isdir(model_id):
+            weights = os.path.join(model_id, WEIGHTS_NAME)
+            if not os.path.isfile(weights):
+                raise FileNotFoundError(f"{model_id} has no {WEIGHTS_NAME} (only safetensors are loaded)")
+        else:
+            weights = hf_hub_download(
+                repo_id=model_id,
+                filename=WEIGHTS_NAME,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                token=token,
+                local_files_only=local_files_only,
+            )
+        model = cls(**model_kwargs)
+        missing, unexpected = safetensors.torch.load_model(model, weights, strict=False, device=map_location)
+        if missing or unexpected:
+            raise ValueError(
+                f"checkpoint {model_id} does not match {cls.__name__}: "
+                f"missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+            )
+        return model.eval()
+
+
+def read_config(config_path: str | Path) -> dict[str, Any]:
+    """Read a ``config.json`` into a dict, with a clear error when it is not one."""
+    try:
+        config = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read model config {config_path}: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ValueError(f"model config {config_path} is not a JSON object")
+    return config
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of parameters."""
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def dummy_input(model: FERClassifier, batch: int = 1) -> torch.Tensor:
+    """A zero batch of the model's input shape."""
+    return torch.zeros(batch, model.in_chans, model.img_size, model.img_size)

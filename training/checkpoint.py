@@ -1,0 +1,52 @@
+"""Atomic writes: a checkpoint or model folder is either the old one or the new one, never half."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fer_space.models import FERClassifier
+
+
+def save_state(state: dict[str, Any], path: str | Path) -> None:
+    """``torch.save`` to a temp file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_state(path: str | Path) -> dict[str, Any]:
+    """Read a training checkpoint written by :func:`save_state` (tensors and plain data only)."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_model_dir(model: FERClassifier, directory: str | Path, extra_files: dict[str, str] | None = None) -> None:
+    """``save_pretrained`` into a temp folder, then swap it in for ``directory``."""
+    directory = Path(directory)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        model.save_pretrained(tmp)
+        for name, text in (extra_files or {}).items():
+            (tmp / name).write_text(text)
+        old = directory.with_name(f".{directory.name}.old")
+        if directory.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

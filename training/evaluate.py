@@ -1,0 +1,93 @@
+"""Evaluate a model on a face data set (faces used as crops, no detector).
+
+``python -m training.evaluate --model SOURCE --data PATH [--split NAME] [--tta] [--json]``
+SOURCE is anything ``Predictor.from_pretrained`` takes (default: the embedded default model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_space.labels import EMOTIONS
+from fer_space.models import FERClassifier
+from fer_space.preprocess import eval_transform
+
+from .data import FaceArrays, load_faces
+from .metrics import classification_metrics
+
+
+@torch.inference_mode()
+def predict_probs(
+    model: FERClassifier, images: np.ndarray, *, device: torch.device | str = "cpu", batch_size: int = 256,
+    tta_flip: bool = False,
+) -> np.ndarray:
+    """Softmax probabilities ``(N, classes)`` for uint8 faces; ``tta_flip`` averages with the mirror."""
+    was_training = model.training
+    model.eval()
+    transform = eval_transform(model)
+    out = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.stack([transform(img) for img in images[start : start + batch_size]]).to(device)
+        probs = model(batch).float().softmax(1)
+        if tta_flip:
+            probs = (probs + model(batch.flip(3)).float().softmax(1)) / 2
+        out.append(probs.cpu())
+    model.train(was_training)
+    return torch.cat(out).numpy()
+
+
+def evaluate_arrays(
+    model: FERClassifier, faces: FaceArrays, *, device: torch.device | str = "cpu", tta_flip: bool = False
+) -> dict:
+    """Metrics of ``model`` on ``faces``, whose labels are canonical indices."""
+    probs = predict_probs(model, faces.images, device=device, tta_flip=tta_flip)
+    # Model outputs follow the model's own id2label; map them onto the canonical order.
+    order = [model.labels.index(name) for name in EMOTIONS]
+    predicted = probs[:, order].argmax(1)
+    return classification_metrics(faces.labels, predicted, EMOTIONS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fer_space.predictor import Predictor
+
+    p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=None, help="Hub repo id, local folder or 'embedded' (default)")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz) or a folder data set")
+    p.add_argument("--split", default=None, help="e.g. PublicTest; default: every row")
+    p.add_argument("--tta", action="store_true", help="average with the horizontally flipped face")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--confusion-png", default=None, help="write the normalised confusion matrix here")
+    args = p.parse_args(argv)
+    try:
+        predictor = Predictor.from_pretrained(args.model, revision=args.revision)
+        faces = load_faces(args.data, size=max(48, predictor.model.img_size))
+        if args.split:
+            faces = faces.split(args.split)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    metrics = evaluate_arrays(predictor.model, faces, device=predictor.device, tta_flip=args.tta)
+    if args.confusion_png:
+        from .plots import plot_confusion
+
+        title = f"{predictor.model_name} on {Path(args.data).name} {args.split or 'all'} (acc {metrics['accuracy']:.3f})"
+        plot_confusion(metrics["confusion_matrix"], EMOTIONS, args.confusion_png, title)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(f"{predictor.model_name}: accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f}, "
+              f"macro F1 {metrics['f1_macro']:.4f} on {metrics['n']} faces")
+        for name, m in metrics["per_class"].items():
+            print(f"  {name:9s} P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} n {m['support']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

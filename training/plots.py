@@ -1,0 +1,49 @@
+"""Training curves and confusion-matrix pictures (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_curves(history: list[dict], path: str | Path) -> None:
+    """Loss and accuracy per epoch (train and validation)."""
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.legend()
+    ax_acc.plot(epochs, [h["train_accuracy"] for h in history], label="train accuracy")
+    ax_acc.plot(epochs, [h["val_accuracy"] for h in history], label="validation accuracy")
+    ax_acc.plot(epochs, [h["val_f1_macro"] for h in history], label="validation macro F1", linestyle="--")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], path: str | Path, title: str) -> None:
+    """Row-normalised confusion matrix with the percentages written in the cells."""
+    cm = np.asarray(confusion, dtype=float)
+    norm = cm / cm.sum(axis=1, keepdims=True).clip(min=1)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=8,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

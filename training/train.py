@@ -1,0 +1,281 @@
+"""Train a fer_space model: ``python -m training.train --config training/configs/X.yaml``.
+
+One loop for every model and data set: warm-up + cosine learning rate, label smoothing, optional
+class weights / balanced sampling / FER+ soft labels, mixed precision on GPU, early stopping on a
+validation metric. Each epoch writes ``last.pt`` atomically (resume with ``--resume``; a killed run
+loses at most the epoch in progress) and, when the monitored metric improves, the model folder
+``best/`` (safetensors + config.json + metrics.json). The random state of an epoch is derived
+from (seed, epoch), so a resumed run repeats the uninterrupted one exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, WeightedRandomSampler
+from tqdm import tqdm
+
+from fer_space.models import FERClassifier, create_model
+
+from .checkpoint import load_state, save_model_dir, save_state
+from .config import TrainConfig
+from .data import FaceArrays, FaceDataset, ferplus_soft_labels, limit_faces, load_faces
+from .evaluate import evaluate_arrays
+from .plots import plot_curves
+from .transforms import train_transform
+
+MIN_FREE_BYTES = 200 * 2**20
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """``None`` means fp32. bf16/fp16 autocast only on CUDA (on CPUs without AVX-512 it is ~20x slower)."""
+    if precision == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def check_output_dir(out: Path) -> None:
+    """Fail before training when the output folder cannot be written or the disk is full."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"x")
+        probe.unlink()
+    except OSError as exc:
+        raise SystemExit(f"error: cannot write to output folder {out}: {exc}") from exc
+    free = shutil.disk_usage(out).free
+    if free < MIN_FREE_BYTES:
+        raise SystemExit(f"error: only {free / 2**20:.0f} MiB free under {out}; need {MIN_FREE_BYTES / 2**20:.0f} MiB")
+
+
+def lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
+    warmup = max(1, int(cfg.warmup_epochs * steps_per_epoch))
+    total = max(warmup + 1, cfg.epochs * steps_per_epoch)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
+
+    return factor
+
+
+def build_model(cfg: TrainConfig) -> FERClassifier:
+    model = create_model(cfg.model, **cfg.model_args)
+    if cfg.pretrained_backbones:
+        if not hasattr(model, "load_imagenet_backbones"):
+            raise SystemExit(f"error: {cfg.model} has no ImageNet backbone to load")
+        model.load_imagenet_backbones()
+    return model
+
+
+def load_data(cfg: TrainConfig, model: FERClassifier) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
+    """Training faces, their targets (indices or FER+ soft labels) and validation faces."""
+    faces = load_faces(cfg.data, cfg.data_format, size=max(48, model.img_size))
+    train, val = faces.split(cfg.train_split), faces.split(cfg.val_split)
+    if cfg.limit:
+        train = limit_faces(train, cfg.limit, cfg.seed)
+        val = limit_faces(val, max(200, cfg.limit // 5), cfg.seed)
+    targets = ferplus_soft_labels(train, cfg.ferplus_votes) if cfg.ferplus_votes else train.labels
+    return train, targets, val
+
+
+def make_loader(cfg: TrainConfig, model: FERClassifier, train: FaceArrays, targets: np.ndarray) -> DataLoader:
+    dataset = FaceDataset(train.images, targets, train_transform(model, cfg.augment))
+    generator = torch.Generator()
+    sampler = None
+    if cfg.balanced_sampler:
+        counts = train.class_counts(model.num_classes).clip(min=1)
+        weights = torch.as_tensor(1.0 / counts[train.labels], dtype=torch.double)
+        sampler = WeightedRandomSampler(weights, len(weights), generator=generator)
+    return DataLoader(
+        dataset,
+        batch_size=cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=generator,
+        num_workers=cfg.workers,
+        drop_last=len(dataset) > cfg.batch_size,
+        persistent_workers=cfg.workers > 0,
+    )
+
+
+def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> dict:
+    """Run (or resume) training; returns the best validation metrics."""
+    out = Path(cfg.output)
+    check_output_dir(out)
+    last_path = out / "last.pt"
+    state = load_state(last_path) if resume and last_path.exists() else None
+    if resume and state is None:
+        print(f"no checkpoint at {last_path}: starting from scratch", file=sys.stderr)
+    if state is not None:
+        cfg = TrainConfig.from_dict({**state["config"], "epochs": cfg.epochs, "output": cfg.output})
+
+    device = pick_device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg)
+    train_faces, targets, val_faces = load_data(cfg, model)
+    model.to(device)
+    loader = make_loader(cfg, model, train_faces, targets)
+    optimizer = make_optimizer(cfg, model)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg, len(loader)))
+    class_weight = None
+    if cfg.class_weighting == "balanced":
+        counts = torch.as_tensor(train_faces.class_counts(model.num_classes), dtype=torch.float).clamp(min=1)
+        class_weight = (counts.sum() / (len(counts) * counts)).to(device)
+    criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing)
+    amp_dtype = autocast_dtype(cfg.precision, device)
+    scaler = torch.amp.GradScaler(enabled=amp_dtype == torch.float16)
+    forward = torch.compile(model) if cfg.compile else model
+
+    start_epoch, best, history, bad_epochs = 0, -1.0, [], 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, best = state["epoch"] + 1, state["best"]
+        history, bad_epochs = state["history"], state["bad_epochs"]
+        print(f"resumed from {last_path} at epoch {start_epoch} (best {cfg.monitor} {best:.4f})")
+
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    print(f"{cfg.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params on {device}; "
+          f"{len(train_faces)} train / {len(val_faces)} val faces")
+    for epoch in range(start_epoch, cfg.epochs):
+        if bad_epochs >= cfg.patience:
+            print(f"early stop: no {cfg.monitor} gain for {cfg.patience} epochs")
+            break
+        torch.manual_seed(cfg.seed * 100_003 + epoch)
+        loader.generator.manual_seed(cfg.seed * 100_003 + epoch)
+        model.train()
+        seen, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", dynamic_ncols=True)
+        for images, target in bar:
+            images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                logits = forward(images)
+                loss = criterion(logits.float(), target)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            hard = target.argmax(1) if target.ndim == 2 else target
+            seen += len(target)
+            correct += (logits.argmax(1) == hard).sum().item()
+            loss_sum += loss.item() * len(target)
+            rate = seen / (time.perf_counter() - t0)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}")
+        val = evaluate_arrays(model, val_faces, device=device, tta_flip=cfg.tta_flip)
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / seen,
+            "train_accuracy": correct / seen,
+            "lr": scheduler.get_last_lr()[0],
+            "seconds": time.perf_counter() - t0,
+            **{f"val_{k}": val[k] for k in ("accuracy", "f1_weighted", "f1_macro")},
+        }
+        history.append(record)
+        improved = val[cfg.monitor] > best
+        if improved:
+            best, bad_epochs = val[cfg.monitor], 0
+            summary = {"epoch": epoch + 1, "split": cfg.val_split, "data": cfg.data, "tta_flip": cfg.tta_flip, **val}
+            save_model_dir(model, out / "best", {"metrics.json": json.dumps(summary, indent=2)})
+        else:
+            bad_epochs += 1
+        save_state(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "epoch": epoch,
+                "best": best,
+                "bad_epochs": bad_epochs,
+                "history": history,
+                "config": cfg.to_dict(),
+            },
+            last_path,
+        )
+        with open(out / "metrics.jsonl", "a") as log:
+            log.write(json.dumps(record) + "\n")
+        plot_curves(history, out / "curves.png")
+        print(
+            f"epoch {epoch + 1}: train acc {record['train_accuracy']:.4f} loss {record['train_loss']:.4f} | "
+            f"val acc {val['accuracy']:.4f} f1w {val['f1_weighted']:.4f} f1m {val['f1_macro']:.4f}"
+            + (" *" if improved else ""),
+            flush=True,
+        )
+    return {"best": best, "monitor": cfg.monitor, "epochs_run": len(history)}
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Namespace]:
+    p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", help="YAML file with TrainConfig fields (training/configs/)")
+    p.add_argument("--data", help="fer2013.csv(.gz) or a folder data set")
+    p.add_argument("--model", help="registry name, e.g. compact_cnn, swin_se_resnet")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--limit", type=int, help="train on this many faces only")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--output", help="run folder (checkpoints, logs, best/)")
+    p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
+    p.add_argument("--push-to-hub", metavar="REPO_ID", help="push best/ to this Hub repo when done")
+    p.add_argument("--private", action="store_true", help="create the Hub repo private")
+    p.add_argument("--revision", help="Hub branch to push to")
+    args = p.parse_args(argv)
+    cfg = TrainConfig.from_yaml(args.config) if args.config else TrainConfig()
+    overrides = {
+        k: v
+        for k, v in vars(args).items()
+        if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads", "output"}
+    }
+    return replace(cfg, **overrides), args
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, args = parse_args(argv)
+    result = train(cfg, resume=args.resume)
+    print(json.dumps(result))
+    if args.push_to_hub:
+        from .push import push_run
+
+        return push_run(Path(cfg.output), args.push_to_hub, private=args.private, revision=args.revision)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
