@@ -8,13 +8,29 @@ from typing import Any
 from huggingface_hub import hf_hub_download
 
 from .base import CONFIG_NAME, FERClassifier, read_config
+from .baselines import ResNetClassifier, SwinClassifier
 from .compact import CompactCNN
+from .swin_se_resnet import SwinSEResNet
 
-ARCHITECTURES: dict[str, type[FERClassifier]] = {cls.architecture: cls for cls in (CompactCNN,)}
+ARCHITECTURES: dict[str, type[FERClassifier]] = {
+    cls.architecture: cls for cls in (SwinSEResNet, SwinClassifier, ResNetClassifier, CompactCNN)
+}
 
 # Named presets: registry name -> (architecture, constructor arguments).
+# The seed's CPU-scale reproduction: 48 px grey faces, small Swin and ResNet of matching widths.
+_NANO_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,)}
+_NANO_SWIN = {"swin_embed_dim": 32, "swin_depths": (2, 2, 2), "swin_heads": (2, 4, 8), "patch_size": 2, "window_size": 6}
+_NANO_RESNET = {"resnet_block": "basic", "resnet_layers": (1, 1, 1, 1), "resnet_channels": (32, 64, 128, 256),
+                "resnet_stem_width": 32}
+
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "swin_se_resnet": ("swin_se_resnet", {}),
+    "swin_t": ("swin", {}),
+    "resnet50": ("resnet", {}),
     "compact_cnn": ("compact_cnn", {}),
+    "swin_se_resnet_nano": ("swin_se_resnet", {**_NANO_INPUT, **_NANO_SWIN, **_NANO_RESNET}),
+    "swin_nano": ("swin", {**_NANO_INPUT, **_NANO_SWIN}),
+    "resnet_nano": ("resnet", {**_NANO_INPUT, **_NANO_RESNET}),
 }
 
 

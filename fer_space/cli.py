@@ -1,0 +1,72 @@
+"""Command line: ``python -m fer_space predict IMAGE [IMAGE ...] [--model SOURCE] [--json] [--save DIR]``
+and ``python -m fer_space models``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+
+from .errors import FERError
+from .models import list_models
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .predictor import Predictor
+    from .render import annotate
+
+    try:
+        predictor = Predictor.from_pretrained(args.model, revision=args.revision, device=args.device,
+                                              align=not args.no_align)
+    except FERError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if predictor.source.note:
+        print(f"warning: {predictor.source.describe()}", file=sys.stderr)
+    model_info = {"name": predictor.model.architecture, "source": predictor.source.describe()}
+    if args.save:
+        Path(args.save).mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for image in args.images:
+        try:
+            prediction = predictor.predict_timed(image)
+        except FERError as exc:
+            print(f"error: {image}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.json:
+            record = {"image": str(image), "model": model_info,
+                      "faces": [f.to_dict() for f in prediction.faces], "timing_ms": prediction.timing_ms}
+            print(json.dumps(record), flush=True)
+        else:
+            print(f"{image}: {len(prediction.faces)} face(s) [{predictor.model_name}]")
+            for i, f in enumerate(prediction.faces):
+                box = ", ".join(f"{v:.0f}" for v in f.box)
+                print(f"  #{i + 1} {f.label:8s} {f.confidence:6.1%}  box [{box}]")
+        if args.save:
+            target = Path(args.save) / f"{Path(str(image)).stem}_annotated.jpg"
+            cv2.imwrite(str(target), cv2.cvtColor(annotate(prediction.image, prediction.faces), cv2.COLOR_RGB2BGR))
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fer_space", description="Facial expression recognition")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="find the faces in images and classify their expressions")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--model", default=None, help="Hub repo id, local folder or 'embedded' (default: "
+                   "$FER_MODEL_REPO, else the embedded model)")
+    p.add_argument("--revision", default=None, help="Hub branch, tag or commit sha")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    p.add_argument("--save", metavar="DIR", help="write annotated copies here")
+    p.add_argument("--no-align", action="store_true", help="do not rotate faces to level the eyes")
+    sub.add_parser("models", help="list the architectures create_model knows")
+    args = parser.parse_args(argv)
+    if args.command == "models":
+        print("\n".join(list_models()))
+        return 0
+    return _predict(args)

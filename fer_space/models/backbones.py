@@ -1,0 +1,52 @@
+"""timm backbones shared by the hybrid and its baselines, built without downloading weights."""
+
+from __future__ import annotations
+
+import timm
+import torch
+from timm.models.resnet import BasicBlock, Bottleneck, ResNet
+from timm.models.swin_transformer import SwinTransformer
+from torch import nn
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
+
+# Standard shapes that have ImageNet weights in timm.
+SWIN_T = {"embed_dim": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24), "patch_size": 4, "window_size": 7}
+RESNET50 = {"block": "bottleneck", "layers": (3, 4, 6, 3), "channels": (64, 128, 256, 512), "stem_width": 64}
+
+
+def swin_backbone(
+    *, img_size: int, in_chans: int, embed_dim: int, depths, num_heads, patch_size: int, window_size: int,
+    drop_path_rate: float,
+) -> SwinTransformer:
+    """A timm Swin Transformer without head; ``forward_features`` gives an NHWC map."""
+    return SwinTransformer(
+        img_size=img_size, patch_size=patch_size, in_chans=in_chans, num_classes=0, embed_dim=embed_dim,
+        depths=tuple(depths), num_heads=tuple(num_heads), window_size=window_size, drop_path_rate=drop_path_rate,
+    )
+
+
+def resnet_backbone(
+    *, in_chans: int, block: str, layers, channels, stem_width: int, drop_path_rate: float
+) -> ResNet:
+    """A timm ResNet without head; ``forward`` gives globally average-pooled features."""
+    if block not in BLOCKS:
+        raise ValueError(f"resnet block must be one of {sorted(BLOCKS)}, got {block!r}")
+    return ResNet(
+        block=BLOCKS[block], layers=tuple(layers), channels=tuple(channels), in_chans=in_chans, num_classes=0,
+        stem_width=stem_width, drop_path_rate=drop_path_rate,
+    )
+
+
+def load_imagenet(branch: nn.Module, timm_name: str) -> None:
+    """Copy ImageNet weights of ``timm_name`` (downloaded from the Hub) into a branch of the same shape."""
+    source = timm.create_model(timm_name, pretrained=True, num_classes=0)
+    state = {k: v for k, v in source.state_dict().items() if not k.startswith(("head.fc", "fc."))}
+    missing, unexpected = branch.load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if not k.startswith(("head", "fc"))]:
+        raise ValueError(f"{timm_name} weights do not fit this branch: missing {missing}, unexpected {unexpected}")
+
+
+def swin_feature_map(swin: SwinTransformer, x: torch.Tensor) -> torch.Tensor:
+    """Swin's last-stage map as NCHW."""
+    return swin.forward_features(x).permute(0, 3, 1, 2)

@@ -1,0 +1,94 @@
+"""Swin-SE-ResNet, the seed's hybrid (see ``../shared/seed-notes.md``).
+
+    image ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean pooling ─ flatten ─ f_swin ─┐
+           └─ ResNet-50 ─ global average pooling ──────────────────────────────── f_res ─┴─ concat ─ dropout ─ Linear
+
+The slides leave the SE reduction, group count, kernel and pooling size open; the defaults here
+(reduction 16, 4 groups, 3x3 kernel, 2x2 average pooling with stride 2) follow Swin-FER and SENet
+and are all configuration. The pooled map is flattened rather than averaged away, so ``f_swin``
+keeps the coarse layout of the face (7x7 -> 3x3 cells at 224 px).
+"""
+
+from __future__ import annotations
+
+import torch
+from timm.layers import ConvNormAct, SEModule
+from torch import nn
+
+from .backbones import RESNET50, SWIN_T, load_imagenet, resnet_backbone, swin_backbone, swin_feature_map
+from .base import IMAGENET_MEAN, IMAGENET_STD, FERClassifier
+
+
+class SplitConv(nn.Module):
+    """Split the channels into ``groups``, convolve each group on its own, concatenate (grouped conv + BN + GELU)."""
+
+    def __init__(self, channels: int, groups: int, kernel_size: int) -> None:
+        super().__init__()
+        if channels % groups:
+            raise ValueError(f"{channels} channels do not split into {groups} groups")
+        self.conv = ConvNormAct(channels, channels, kernel_size, groups=groups, act_layer=nn.GELU)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+class SwinSEResNet(FERClassifier):
+    """The two-branch hybrid; defaults are the full-size model (Swin-T + ResNet-50 at 224 px)."""
+
+    architecture = "swin_se_resnet"
+
+    def __init__(
+        self,
+        *,
+        swin_embed_dim: int = SWIN_T["embed_dim"],
+        swin_depths: tuple[int, ...] | list[int] = SWIN_T["depths"],
+        swin_heads: tuple[int, ...] | list[int] = SWIN_T["num_heads"],
+        patch_size: int = SWIN_T["patch_size"],
+        window_size: int = SWIN_T["window_size"],
+        se_reduction: int = 16,
+        split_groups: int = 4,
+        split_kernel: int = 3,
+        pool_size: int = 2,
+        resnet_block: str = RESNET50["block"],
+        resnet_layers: tuple[int, ...] | list[int] = RESNET50["layers"],
+        resnet_channels: tuple[int, ...] | list[int] = RESNET50["channels"],
+        resnet_stem_width: int = RESNET50["stem_width"],
+        drop_rate: float = 0.3,
+        drop_path_rate: float = 0.1,
+        id2label: dict[str, str] | None = None,
+        img_size: int = 224,
+        in_chans: int = 3,
+        mean: tuple[float, ...] | list[float] = IMAGENET_MEAN,
+        std: tuple[float, ...] | list[float] = IMAGENET_STD,
+        crop_margin: float = 0.15,
+    ) -> None:
+        super().__init__(
+            id2label=id2label, img_size=img_size, in_chans=in_chans, mean=mean, std=std, crop_margin=crop_margin
+        )
+        self.swin = swin_backbone(
+            img_size=img_size, in_chans=in_chans, embed_dim=swin_embed_dim, depths=swin_depths,
+            num_heads=swin_heads, patch_size=patch_size, window_size=window_size, drop_path_rate=drop_path_rate,
+        )
+        swin_chans = self.swin.num_features
+        self.se = SEModule(swin_chans, rd_ratio=1 / se_reduction)
+        self.split_conv = SplitConv(swin_chans, split_groups, split_kernel)
+        self.mean_pool = nn.AvgPool2d(pool_size, stride=pool_size)
+        self.resnet = resnet_backbone(
+            in_chans=in_chans, block=resnet_block, layers=resnet_layers, channels=resnet_channels,
+            stem_width=resnet_stem_width, drop_path_rate=drop_path_rate,
+        )
+        grid = self.swin.layers[-1].output_resolution[0] // pool_size
+        self.num_features = swin_chans * grid * grid + self.resnet.num_features
+        self.head = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(self.num_features, self.num_classes))
+
+    def swin_features(self, x: torch.Tensor) -> torch.Tensor:
+        """f_swin: Swin map -> SE -> split conv -> mean pooling -> flatten."""
+        return self.mean_pool(self.split_conv(self.se(swin_feature_map(self.swin, x)))).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.swin_features(x), self.resnet(x)], dim=1))
+
+    def load_imagenet_backbones(self) -> None:
+        """Start both branches from timm's ImageNet weights (full-size shapes only; needs the Hub)."""
+        load_imagenet(self.swin, "swin_tiny_patch4_window7_224")
+        load_imagenet(self.resnet, "resnet50")

@@ -1,0 +1,101 @@
+"""Where weights come from: a Hub repo id (+ revision), a local folder, or the embedded default.
+
+``resolve_and_load(source)``:
+- ``None``: the Hub repo named by ``FER_MODEL_REPO`` (at ``FER_MODEL_REVISION``) when set, else
+  the embedded default; when the Hub cannot be reached the embedded default is used and the
+  returned :class:`ModelSource` says why.
+- ``"embedded"``: the model shipped inside the package (``fer_space/weights``).
+- a folder holding ``config.json`` + ``model.safetensors``.
+- anything else is a Hub repo id.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+from .errors import ModelLoadError
+from .models import FERClassifier, load_model
+
+EMBEDDED_DIR = Path(__file__).parent / "weights"
+EMBEDDED = "embedded"
+REPO_ENV, REVISION_ENV = "FER_MODEL_REPO", "FER_MODEL_REVISION"
+
+
+@dataclass
+class ModelSource:
+    """What was loaded and from where; ``note`` explains a fallback."""
+
+    kind: str  # embedded | local | hub
+    location: str
+    revision: str | None = None
+    note: str | None = None
+    metrics: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        where = {"embedded": "embedded default", "local": "local folder", "hub": "Hugging Face Hub"}[self.kind]
+        text = f"{self.location} ({where}" + (f" @ {self.revision}" if self.revision else "") + ")"
+        return text + (f"; {self.note}" if self.note else "")
+
+
+def _read_metrics(source: str, revision: str | None) -> dict:
+    """``metrics.json`` beside the weights, when the checkpoint has one."""
+    try:
+        path = Path(source) / "metrics.json" if Path(source).is_dir() else Path(
+            hf_hub_download(source, "metrics.json", revision=revision)
+        )
+        return json.loads(path.read_text())
+    except (OSError, ValueError, EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError):
+        return {}
+
+
+def _load(kind: str, location: str, revision: str | None, device: str) -> tuple[FERClassifier, ModelSource]:
+    try:
+        model = load_model(location, revision=revision, device=device)
+    except (OSError, ValueError, KeyError, HfHubHTTPError) as exc:
+        label = "embedded default model" if kind == EMBEDDED else location
+        at = f" at revision {revision}" if revision else ""
+        raise ModelLoadError(f"cannot load {label}{at}: {exc}") from exc
+    return model, ModelSource(kind, location, revision, metrics=_read_metrics(location, revision))
+
+
+def load_embedded(device: str = "cpu") -> tuple[FERClassifier, ModelSource]:
+    """The model shipped with the package, or a clear error when none is there."""
+    if not (EMBEDDED_DIR / "model.safetensors").is_file():
+        raise ModelLoadError(
+            f"no trained model is embedded in {EMBEDDED_DIR}; pass a Hub repo id or a local folder "
+            f"(or set {REPO_ENV})"
+        )
+    model, source = _load(EMBEDDED, str(EMBEDDED_DIR), None, device)
+    source.location = EMBEDDED
+    return model, source
+
+
+def resolve_and_load(
+    source: str | Path | None = None, revision: str | None = None, device: str = "cpu"
+) -> tuple[FERClassifier, ModelSource]:
+    """Load the model ``source`` names (see the module docstring)."""
+    if source is None:
+        repo = os.environ.get(REPO_ENV, "").strip()
+        if not repo:
+            return load_embedded(device)
+        revision = revision or os.environ.get(REVISION_ENV) or None
+        try:
+            return _load("hub", repo, revision, device)
+        except ModelLoadError as exc:
+            model, fallback = load_embedded(device)
+            fallback.note = f"fell back to it because {exc}"
+            return model, fallback
+    source = str(source)
+    if source == EMBEDDED:
+        return load_embedded(device)
+    if Path(source).is_dir():
+        return _load("local", source, None, device)
+    if source.startswith((".", "/", "~")) or source.count("/") > 1:
+        raise ModelLoadError(f"model folder not found: {source}")
+    return _load("hub", source, revision, device)
