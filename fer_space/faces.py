@@ -66,27 +66,31 @@ class FaceDetector:
         """Faces in an RGB ``uint8`` image, largest first."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
-        small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else rgb
-        min_size = max(self.min_face_size, self.min_face_ratio * min(h, w)) * scale
-        self.mtcnn.min_face_size = max(12, int(min_size))
+        small = rgb
+        if scale < 1:
+            small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        min_size = max(self.min_face_size, self.min_face_ratio * min(h, w))
+        self.mtcnn.min_face_size = max(12, int(min_size * scale))
         boxes, scores, points = self.mtcnn.detect(np.ascontiguousarray(small), landmarks=True)
         if boxes is None:
             return []
         faces = []
         for box, score, pts in zip(np.asarray(boxes, dtype=np.float64), np.asarray(scores, dtype=np.float64),
-                                   np.asarray(points, dtype=np.float64)):
+                                   np.asarray(points, dtype=np.float64), strict=False):
             if score < self.score_threshold:
                 continue
             x1, y1, x2, y2 = (box / scale).tolist()
             x1, x2 = max(0.0, x1), min(float(w), x2)
             y1, y2 = max(0.0, y1), min(float(h), y2)
-            if x2 - x1 < 2 or y2 - y1 < 2:
+            if max(x2 - x1, y2 - y1) < min_size or min(x2 - x1, y2 - y1) < 2:
                 continue
             faces.append(Face((x1, y1, x2, y2), float(score), pts / scale))
         return sorted(faces, key=lambda f: -(f.width * f.height))
 
 
-def crop_face(rgb: np.ndarray, face: Face, *, margin: float = 0.15, align: bool = True, max_size: int = 256) -> np.ndarray:
+def crop_face(
+    rgb: np.ndarray, face: Face, *, margin: float = 0.15, align: bool = True, max_size: int = 256
+) -> np.ndarray:
     """A square crop around ``face`` (side = larger box side x (1 + 2 margin)), at most ``max_size``
     pixels wide. With ``align`` and landmarks, the crop is rotated about the box centre so the eyes
     are level. Parts outside the image repeat the border."""

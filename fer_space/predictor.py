@@ -115,14 +115,14 @@ class Predictor:
     def results(self, faces: list[Face], probs: np.ndarray) -> list[FaceResult]:
         """Pair detections with their probabilities."""
         out = []
-        for face, p in zip(faces, probs):
+        for face, p in zip(faces, probs, strict=False):
             best = int(p.argmax())
             out.append(FaceResult(
                 box=face.box,
                 detection_score=face.score,
                 label=EMOTIONS[best],
                 confidence=float(p[best]),
-                probabilities={name: float(v) for name, v in zip(EMOTIONS, p)},
+                probabilities={name: float(v) for name, v in zip(EMOTIONS, p, strict=False)},
                 landmarks=None if face.landmarks is None else face.landmarks.round(1).tolist(),
             ))
         return out

@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.confusion_png:
         from .plots import plot_confusion
 
-        title = f"{predictor.model_name} on {Path(args.data).name} {args.split or 'all'} (acc {metrics['accuracy']:.3f})"
+        split = args.split or "all rows"
+        title = f"{predictor.model_name} on {Path(args.data).name} {split} (acc {metrics['accuracy']:.3f})"
         plot_confusion(metrics["confusion_matrix"], EMOTIONS, args.confusion_png, title)
     if args.json:
         print(json.dumps(metrics))

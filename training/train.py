@@ -261,7 +261,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     overrides = {
         k: v
         for k, v in vars(args).items()
-        if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads", "output"}
+        if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads",
+                                   "output"}
     }
     return replace(cfg, **overrides), args
 

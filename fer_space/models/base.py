@@ -73,8 +73,8 @@ class FERClassifier(
 
     @property
     def config(self) -> dict[str, Any]:
-        """The ``config.json`` content: constructor arguments plus ``architecture``."""
-        return {**self._hub_mixin_config, "architecture": self.architecture}
+        """The ``config.json`` content: constructor arguments, the explicit ``id2label`` and ``architecture``."""
+        return {**self._hub_mixin_config, "id2label": id2label_dict(self.labels), "architecture": self.architecture}
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:
         """Write ``model.safetensors`` + ``config.json`` (with ``architecture``)."""
@@ -113,8 +113,12 @@ class FERClassifier(
                 local_files_only=local_files_only,
             )
         model = cls(**model_kwargs)
-        missing, unexpected = safetensors.torch.load_model(model, weights, strict=False, device=map_location)
+        try:
+            missing, unexpected = safetensors.torch.load_model(model, weights, strict=False, device=map_location)
+        except RuntimeError as exc:  # tensor shapes that do not fit the config
+            raise ValueError(f"checkpoint {model_id} does not fit its config.json: {exc}") from exc
         if missing or unexpected:
+            missing, unexpected = sorted(missing), sorted(unexpected)
             raise ValueError(
                 f"checkpoint {model_id} does not match {cls.__name__}: "
                 f"missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "

@@ -1,0 +1,42 @@
+"""The command line, run as a user would: a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from .conftest import ROOT
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "fer_space", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+
+
+def test_json_schema_on_photos(compact_dir, examples, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(blank)
+    out = run_cli("predict", str(examples / "singnet_laos.jpg"), str(blank), "--model", str(compact_dir), "--json",
+                  "--save", str(tmp_path / "annotated"))
+    assert out.returncode == 0, out.stderr
+    laos, empty = (json.loads(line) for line in out.stdout.splitlines())
+    assert laos["image"].endswith("singnet_laos.jpg")
+    assert laos["model"]["name"] == "compact_cnn" and str(compact_dir) in laos["model"]["source"]
+    assert len(laos["faces"]) == 2
+    face = laos["faces"][0]
+    assert set(face) == {"box", "detection_score", "label", "confidence", "probabilities"}
+    assert len(face["box"]) == 4 and face["label"] in face["probabilities"]
+    assert set(laos["timing_ms"]) >= {"detect", "classify", "total"}
+    assert empty["faces"] == []
+    assert (tmp_path / "annotated" / "singnet_laos_annotated.jpg").stat().st_size > 1000
+
+
+def test_non_image_fails_with_one_line(compact_dir, tmp_path):
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("this is not a picture")
+    out = run_cli("predict", str(fake), "--model", str(compact_dir), "--json")
+    assert out.returncode != 0
+    assert out.stdout == ""
+    assert out.stderr.strip().count("\n") == 0 and "not an image" in out.stderr

@@ -1,0 +1,114 @@
+import json
+
+import pytest
+import safetensors.torch
+import torch
+
+from fer_space import Predictor
+from fer_space.labels import EMOTIONS, FER2013_ORDER, id2label_dict
+from fer_space.models import create_model, list_models, load_model
+from fer_space.models.base import count_params, dummy_input
+
+# Parameter counts pin the architectures: a change here is a change of checkpoint format.
+PARAMS = {
+    "compact_cnn": 1_174_439,
+    "resnet50": 23_522_375,
+    "resnet_nano": 1_241_863,
+    "swin_nano": 568_419,
+    "swin_se_resnet": 52_493_297,
+    "swin_se_resnet_nano": 1_856_747,
+    "swin_t": 27_524_737,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_forward_shape_and_params(name):
+    model = create_model(name).eval()
+    with torch.no_grad():
+        logits = model(dummy_input(model, 2))
+    assert logits.shape == (2, 7)
+    assert torch.isfinite(logits).all()
+    assert count_params(model) == PARAMS[name]
+
+
+def test_registry_lists_every_preset():
+    assert set(list_models()) == set(PARAMS)
+    with pytest.raises(KeyError, match="unknown model"):
+        create_model("vgg99")
+
+
+def test_swin_se_resnet_has_the_seed_blocks():
+    model = create_model("swin_se_resnet_nano")
+    assert model.split_conv.conv.conv.groups == 4
+    assert model.swin.num_features * 3 * 3 + model.resnet.num_features == model.num_features
+
+
+@pytest.mark.parametrize("name", ["compact_cnn", "swin_se_resnet_nano"])
+def test_save_load_round_trip_is_bit_exact(tmp_path, name):
+    torch.manual_seed(1)
+    model = create_model(name, drop_rate=0.1).eval()
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architecture"] == model.architecture
+    assert config["id2label"] == id2label_dict(EMOTIONS)
+    assert config["img_size"] == model.img_size and config["drop_rate"] == 0.1
+    loaded = load_model(tmp_path)
+    assert type(loaded) is type(model)
+    for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(a, b)
+    x = dummy_input(model, 3).normal_()
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+
+
+def test_missing_keys_are_refused(tmp_path):
+    model = create_model("compact_cnn")
+    model.save_pretrained(tmp_path)
+    state = safetensors.torch.load_file(tmp_path / "model.safetensors")
+    state.pop("head.3.bias")
+    safetensors.torch.save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match="missing keys"):
+        load_model(tmp_path)
+
+
+def test_unknown_architecture_and_bad_config_are_refused(tmp_path):
+    create_model("compact_cnn").save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "architecture": "evil"}))
+    with pytest.raises(ValueError, match="architecture 'evil'"):
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "id2label": {"0": "angry"}}))
+    with pytest.raises(ValueError, match="does not fit"):  # 7 outputs cannot load into a 1-label head
+        load_model(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "in_chans": 2}))
+    with pytest.raises(ValueError, match="in_chans"):
+        load_model(tmp_path)
+
+
+def test_pickled_weights_are_never_loaded(tmp_path):
+    model = create_model("compact_cnn")
+    model.save_pretrained(tmp_path)
+    torch.save(model.state_dict(), tmp_path / "pytorch_model.bin")
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="only safetensors"):
+        load_model(tmp_path)
+
+
+def test_label_order_comes_from_the_checkpoint(tmp_path, examples):
+    """A model trained in FER2013's index order reports the same faces with the same names."""
+    torch.manual_seed(2)
+    canonical = create_model("compact_cnn").eval()
+    fer_order = create_model("compact_cnn", id2label=id2label_dict(FER2013_ORDER)).eval()
+    # Same weights, head rows permuted into FER2013 order.
+    state = canonical.state_dict()
+    perm = [EMOTIONS.index(name) for name in FER2013_ORDER]
+    state["head.3.weight"] = state["head.3.weight"][perm]
+    state["head.3.bias"] = state["head.3.bias"][perm]
+    fer_order.load_state_dict(state)
+    fer_order.save_pretrained(tmp_path / "fer")
+    canonical.save_pretrained(tmp_path / "canonical")
+    a = Predictor.from_pretrained(str(tmp_path / "canonical"), device="cpu").predict(examples / "skimage_astronaut.png")
+    b = Predictor.from_pretrained(str(tmp_path / "fer"), device="cpu").predict(examples / "skimage_astronaut.png")
+    assert a[0].label == b[0].label
+    for name in EMOTIONS:
+        assert a[0].probabilities[name] == pytest.approx(b[0].probabilities[name], abs=1e-6)

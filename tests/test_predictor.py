@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+
+from fer_space import EMOTIONS, ImageError, ModelLoadError, Predictor
+from fer_space.images import load_image
+
+
+def test_probabilities_are_a_distribution(predictor, examples):
+    faces = predictor.predict(examples / "max_group.jpeg")
+    assert len(faces) >= 4
+    for f in faces:
+        assert list(f.probabilities) == list(EMOTIONS)
+        assert sum(f.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert f.label == max(f.probabilities, key=f.probabilities.get)
+        assert f.confidence == f.probabilities[f.label]
+        assert len(f.landmarks) == 5
+
+
+def test_batch_equals_single_calls(predictor, examples):
+    rgb = load_image(examples / "singnet_classroom_in_tanzania.jpg")
+    faces = predictor.detector.detect(rgb)
+    crops = predictor.crops(rgb, faces)
+    batched = predictor.classify_faces(crops)
+    singles = np.concatenate([predictor.classify_faces([c]) for c in crops])
+    assert batched.shape == (len(faces), 7)
+    np.testing.assert_allclose(batched, singles, atol=1e-5)
+
+
+def test_no_face_gives_an_empty_list(predictor, noise_image):
+    prediction = predictor.predict_timed(noise_image)
+    assert prediction.faces == []
+    assert set(prediction.timing_ms) == {"decode", "detect", "classify", "total"}
+
+
+def test_bgr_input_matches_rgb(predictor, examples):
+    rgb = load_image(examples / "skimage_astronaut.png")
+    a = predictor.predict(rgb)
+    b = predictor.predict(np.ascontiguousarray(rgb[:, :, ::-1]), bgr=True)
+    assert a[0].probabilities == pytest.approx(b[0].probabilities)
+
+
+@pytest.mark.parametrize("bad", [b"", b"<html>hello</html>", np.zeros((3, 3, 3), np.uint8),
+                                 np.full((64, 64), np.nan), np.zeros((64, 64, 2), np.uint8)])
+def test_unreadable_input_raises_image_error(predictor, bad):
+    with pytest.raises(ImageError):
+        predictor.predict(bad)
+
+
+def test_missing_folder_and_empty_folder_are_clear(tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        Predictor.from_pretrained("./no/such/folder")
+    with pytest.raises(ModelLoadError, match="has no config.json"):
+        Predictor.from_pretrained(str(tmp_path))
