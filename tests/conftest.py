@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import tempfile
 from pathlib import Path
 
-import numpy as np
-import pytest
-import torch
 
-from fer_space.models import create_model
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# huggingface_hub reads these once, at import: point it at the local Hub server before anything
+# imports it, keep its cache and token out of the user's home, and use the plain LFS upload path.
+HUB_PORT = _free_port()
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="fer-test-hf-home-")
+os.environ.pop("FER_MODEL_REPO", None)
+os.environ.pop("FER_MODEL_REVISION", None)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from fer_space.models import create_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def hub():
+    """The local Hub server at ``HF_ENDPOINT``."""
+    from .hub_server import HubServer
+
+    server = HubServer(port=HUB_PORT).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,9 @@ class TrainConfig:
     data_format: str = "auto"  # auto | fer2013_csv | folders
     train_split: str = "Training"
     val_split: str = "PublicTest"
+    label_map: dict[str, str | None] | None = None  # class folder -> emotion, None drops (e.g. contempt)
     ferplus_votes: str | None = None  # fer2013new.csv: train on FER+ soft labels
+    drop_leaks: bool = False  # drop training faces identical to a validation/test face
     limit: int | None = None  # use only this many training faces (quick runs)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # optimisation

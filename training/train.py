@@ -30,6 +30,7 @@ from fer_space.models import FERClassifier, create_model
 from .checkpoint import load_state, save_model_dir, save_state
 from .config import TrainConfig
 from .data import FaceArrays, FaceDataset, ferplus_soft_labels, limit_faces, load_faces
+from .data.leakage import drop_leaks
 from .evaluate import evaluate_arrays
 from .plots import plot_curves
 from .transforms import train_transform
@@ -87,7 +88,11 @@ def build_model(cfg: TrainConfig) -> FERClassifier:
 
 def load_data(cfg: TrainConfig, model: FERClassifier) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
     """Training faces, their targets (indices or FER+ soft labels) and validation faces."""
-    faces = load_faces(cfg.data, cfg.data_format, size=max(48, model.img_size))
+    faces = load_faces(cfg.data, cfg.data_format, size=max(48, model.img_size), grey=model.in_chans == 1,
+                       label_map=cfg.label_map)
+    if cfg.drop_leaks:
+        faces, dropped = drop_leaks(faces, cfg.train_split)
+        print(f"dropped {dropped} training faces identical to faces of other splits")
     train, val = faces.split(cfg.train_split), faces.split(cfg.val_split)
     if cfg.limit:
         train = limit_faces(train, cfg.limit, cfg.seed)
@@ -269,6 +274,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
 
 def main(argv: list[str] | None = None) -> int:
     cfg, args = parse_args(argv)
+    check_output_dir(Path(cfg.output))
+    if not args.resume:
+        (Path(cfg.output) / "command.txt").write_text(" ".join(["python -m training.train", *sys.argv[1:]]) + "\n")
     result = train(cfg, resume=args.resume)
     print(json.dumps(result))
     if args.push_to_hub:

@@ -22,8 +22,10 @@ def detect_format(path: str | Path) -> str:
     raise ValueError(f"cannot tell the format of {path}: expected a fer2013.csv(.gz) file or a folder")
 
 
-def load_faces(path: str | Path, data_format: str = "auto", size: int = 48) -> FaceArrays:
-    """All faces of a data set with their splits. Folder data sets are resized to ``size``."""
+def load_faces(path: str | Path, data_format: str = "auto", size: int = 48, grey: bool = True,
+               label_map: dict[str, str | None] | None = None) -> FaceArrays:
+    """All faces of a data set with their splits. Folder data sets are read at ``size`` px, grey or
+    RGB, with class folders mapped by ``label_map`` (see ``folders``)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"data set not found: {path}")
@@ -33,7 +35,7 @@ def load_faces(path: str | Path, data_format: str = "auto", size: int = 48) -> F
     if fmt == "folders":
         from .folders import read_split_folders
 
-        return read_split_folders(path, size=size)
+        return read_split_folders(path, size=size, grey=grey, label_map=label_map)
     raise ValueError(f"unknown data format {fmt!r}")
 
 

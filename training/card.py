@@ -1,0 +1,132 @@
+"""Model cards (``README.md`` with a ``model-index``) for trained checkpoints, via huggingface_hub."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from fer_space.labels import EMOTIONS
+from fer_space.models import load_model
+from fer_space.models.base import count_params
+
+from .plots import plot_confusion
+
+DATASET_NAMES = {"fer2013": ("FER2013", "fer2013")}
+
+TEMPLATE = """---
+{{ card_data }}
+---
+
+# {{ title }}
+
+Facial expression recognition (7 emotions: {{ emotions }}) with the `fer_space` package.
+Architecture `{{ architecture }}` ({{ params }} parameters), input {{ img_size }} px {{ colour }} face crops.
+
+## Evaluation
+
+Measured on **{{ dataset }} `{{ split }}`** ({{ n }} faces), epoch {{ epoch }}{{ tta }}:
+
+| metric | value |
+|---|---|
+| accuracy | {{ accuracy }} |
+| weighted F1 | {{ f1_weighted }} |
+| macro F1 | {{ f1_macro }} |
+
+| emotion | precision | recall | F1 | support |
+|---|---|---|---|---|
+{{ per_class_rows }}
+
+![confusion matrix](confusion.png)
+
+![training curves](curves.png)
+
+## Limitations
+
+- For FER2013, `PublicTest` is used for model selection, so the figures above are validation
+  figures; the official test split (`PrivateTest`) was not used in training or selection.
+- FER2013 is 48x48 grey, mostly frontal, web-collected faces with noisy labels; expect lower accuracy
+  on other populations, poses, lighting and on subtle or mixed expressions. Disgust is rare (~1.5%).
+- Expression is not emotion: the model labels facial appearance, not what anyone feels. Do not use it
+  to make decisions about people.
+
+## Training
+
+```
+{{ command }}
+```
+
+Configuration:
+
+```json
+{{ train_config }}
+```
+
+## Use
+
+```python
+from fer_space import Predictor
+predictor = Predictor.from_pretrained("{{ repo_hint }}")
+faces = predictor.predict("photo.jpg")
+```
+"""
+
+
+def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None) -> ModelCard:
+    """A card for the checkpoint in ``model_dir`` from its ``metrics.json`` and ``train_config.json``."""
+    model_dir = Path(model_dir)
+    model = load_model(model_dir)
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    train_cfg_path = model_dir / "train_config.json"
+    train_cfg = json.loads(train_cfg_path.read_text()) if train_cfg_path.exists() else {}
+    data_name = Path(str(metrics.get("data", "data"))).name.split(".")[0]
+    pretty, dataset_type = DATASET_NAMES.get(data_name, (data_name, data_name))
+    split = metrics.get("split", "validation")
+    results = [
+        EvalResult(task_type="image-classification", task_name="Facial expression recognition",
+                   dataset_type=dataset_type, dataset_name=pretty, dataset_split=split, metric_type=kind,
+                   metric_name=name, metric_config=config, metric_value=round(metrics[key], 4))
+        for key, kind, config, name in (("accuracy", "accuracy", None, "Accuracy"),
+                                        ("f1_weighted", "f1", "weighted", "Weighted F1"),
+                                        ("f1_macro", "f1", "macro", "Macro F1"))
+    ]
+    data = ModelCardData(
+        library_name="fer_space", license="mit", pipeline_tag="image-classification",
+        tags=["facial-expression-recognition", "emotion", model.architecture], datasets=[dataset_type],
+        metrics=["accuracy", "f1"], model_name=model_dir.name if repo_hint is None else repo_hint,
+        eval_results=results,
+    )
+    rows = "\n".join(
+        f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+        for name, m in metrics["per_class"].items()
+    )
+    return ModelCard.from_template(
+        data, template_str=TEMPLATE, title=f"{model.architecture} for facial expression recognition",
+        emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
+        img_size=model.img_size, colour="grey" if model.in_chans == 1 else "RGB", dataset=pretty, split=split,
+        n=metrics["n"], epoch=metrics.get("epoch", "?"),
+        tta=", with horizontal-flip test-time averaging" if metrics.get("tta_flip") else "",
+        accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
+        f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
+        command=command or "(see train_config.json)",
+        train_config=json.dumps(train_cfg, indent=2), repo_hint=repo_hint or str(model_dir),
+    )
+
+
+def write_card(run_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None) -> Path:
+    """Complete ``RUN/best`` with ``README.md``, ``confusion.png``, ``curves.png`` and the training config."""
+    run_dir = Path(run_dir)
+    best = run_dir / "best"
+    if (run_dir / "config.json").exists():
+        shutil.copyfile(run_dir / "config.json", best / "train_config.json")
+    if (run_dir / "curves.png").exists():
+        shutil.copyfile(run_dir / "curves.png", best / "curves.png")
+    if command is None and (run_dir / "command.txt").exists():
+        command = (run_dir / "command.txt").read_text().strip()
+    metrics = json.loads((best / "metrics.json").read_text())
+    plot_confusion(metrics["confusion_matrix"], EMOTIONS, best / "confusion.png",
+                   f"{metrics.get('split', '')} accuracy {metrics['accuracy']:.3f}")
+    build_card(best, repo_hint=repo_hint, command=command).save(best / "README.md")
+    return best / "README.md"
