@@ -1,0 +1,245 @@
+"""training/: readers on small fixtures in the real formats, the loop, resume, metrics, push."""
+
+import csv
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import ModelCard
+from PIL import Image
+
+from fer_space import EMOTIONS, Predictor
+from fer_space.labels import FER2013_ORDER
+from training.config import TrainConfig
+from training.data import load_faces, read_fer2013_csv
+from training.data.combine import combine, rebalance, stratified_split
+from training.data.fer2013 import ferplus_soft_labels
+from training.data.folders import read_split_folders
+from training.data.leakage import drop_leaks, leakage_report
+from training.metrics import classification_metrics
+from training.push import push_run
+from training.train import train
+
+from .conftest import ROOT
+
+
+def make_fer_csv(path, n_train=56, n_val=21, seed=0, gz=True):
+    """A fer2013.csv with class-dependent blobs (learnable), FER2013 label order and Usage column."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for usage, n in (("Training", n_train), ("PublicTest", n_val)):
+        for i in range(n):
+            fer_label = i % 7
+            img = rng.integers(0, 60, (48, 48))
+            img[fer_label * 6 : fer_label * 6 + 10, :] += 150  # a bright band whose place encodes the class
+            rows.append((fer_label, " ".join(map(str, img.clip(0, 255).ravel())), usage))
+    opener = gzip.open if gz else open
+    with opener(path, "wt", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["emotion", "pixels", "Usage"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fer_csv(tmp_path_factory):
+    return make_fer_csv(tmp_path_factory.mktemp("data") / "fer2013.csv.gz")
+
+
+def tiny_config(data, out, **kw):
+    return TrainConfig.from_dict({"model": "compact_cnn", "model_args": {"widths": [8, 16, 16, 16]}, "data": str(data),
+                                  "epochs": 3, "batch_size": 16, "lr": 0.01, "threads": 2, "output": str(out),
+                                  "tta_flip": False, **kw})
+
+
+def test_fer2013_reader_maps_labels_and_splits(fer_csv, tmp_path):
+    faces = read_fer2013_csv(fer_csv)
+    assert faces.images.shape == (77, 48, 48) and faces.images.dtype == np.uint8
+    # Row 4 has FER label 4 = sad; stored as the canonical index of "sad".
+    assert EMOTIONS[faces.labels[4]] == FER2013_ORDER[4] == "sad"
+    assert (faces.splits == "PublicTest").sum() == 21
+    plain = read_fer2013_csv(make_fer_csv(tmp_path / "fer2013.csv", gz=False))
+    np.testing.assert_array_equal(plain.images, faces.images)
+    with pytest.raises(ValueError, match="no rows"):
+        read_fer2013_csv(fer_csv, usage="PrivateTest")
+
+
+def test_ferplus_soft_labels_align_by_row(fer_csv, tmp_path):
+    faces = read_fer2013_csv(fer_csv).split("PublicTest")
+    votes = tmp_path / "fer2013new.csv"
+    with open(votes, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
+                    "contempt", "unknown", "NF"])
+        for i in range(77):
+            row = [0] * 10
+            if i == 60:
+                row[9] = 10  # NF: not a face
+            else:
+                row[1], row[0] = 8, 2  # 8 happiness, 2 neutral
+            w.writerow(["x", f"fer{i:07d}.png", *row])
+    soft = ferplus_soft_labels(faces, votes)
+    assert soft.shape == (21, 7)
+    np.testing.assert_allclose(soft.sum(1), 1)
+    assert soft[0, EMOTIONS.index("happy")] == pytest.approx(0.8)
+    nf = list(faces.index).index(60)  # unusable votes keep the FER2013 one-hot
+    assert soft[nf, faces.labels[nf]] == 1
+
+
+def _write_folder(root, classes, n=3, size=(60, 50), mode="RGB"):
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(n):
+            Image.new(mode, size, color=(i * 40, 100, 50) if mode == "RGB" else i * 40).save(root / c / f"{i}.png")
+
+
+def test_kaggle_folders_and_affectnet_numbers(tmp_path):
+    _write_folder(tmp_path / "kaggle" / "train", ["angry", "happy", "surprise"], mode="L")
+    _write_folder(tmp_path / "kaggle" / "test", ["angry", "happy"], n=2, mode="L")
+    (tmp_path / "kaggle" / "test" / "happy" / "broken.jpg").write_bytes(b"not a jpeg")
+    faces = read_split_folders(tmp_path / "kaggle", size=48)
+    assert faces.images.shape == (13, 48, 48)
+    assert (faces.splits == "train").sum() == 9 and (faces.splits == "test").sum() == 4
+    # AffectNet numbering, 8 classes: contempt (7) dropped by default, or mapped on request.
+    _write_folder(tmp_path / "affectnet", [str(i) for i in range(8)], n=2)
+    dropped = load_faces(tmp_path / "affectnet", size=64, grey=False)
+    assert dropped.images.shape == (14, 64, 64, 3) and set(dropped.splits) == {"all"}
+    assert EMOTIONS[dropped.labels[0]] == "neutral"
+    mapped = load_faces(tmp_path / "affectnet", size=64, grey=False, label_map={"contempt": "disgust"})
+    assert len(mapped) == 16 and (mapped.labels == EMOTIONS.index("disgust")).sum() == 4
+    with pytest.raises(ValueError, match="not an emotion"):
+        _write_folder(tmp_path / "odd", ["banana"])
+        load_faces(tmp_path / "odd")
+
+
+def test_stratified_split_and_rebalance(fer_csv):
+    faces = read_fer2013_csv(fer_csv)
+    big = combine([faces, faces, faces])  # 231 faces, 33 per class
+    split = stratified_split(big, seed=1)
+    for label in range(7):
+        in_class = split.splits[split.labels == label]
+        assert (in_class == "train").sum() == 27 and (in_class == "val").sum() == 3 and (in_class == "test").sum() == 3
+    balanced = rebalance(big, {e: 40 if e == "disgust" else 20 for e in EMOTIONS})
+    counts = dict(zip(EMOTIONS, balanced.class_counts(7), strict=True))
+    assert counts["disgust"] == 40 and counts["happy"] == 20
+
+
+def test_leakage_check_finds_planted_duplicates(fer_csv):
+    faces = read_fer2013_csv(fer_csv)
+    images = faces.images.copy()
+    images[60] = images[4]  # a PublicTest face identical to a Training face, same label (4)
+    images[61] = images[3]  # ... and one with a different label (5 vs 3)
+    faces.images = images
+    report = leakage_report(faces)
+    assert report["groups_crossing_splits"] == 2
+    assert report["images_in_crossing_groups_by_split"] == {"PublicTest": 2, "Training": 2}
+    assert faces.labels[60] == faces.labels[4] and faces.labels[61] != faces.labels[3]
+    assert report["groups_with_conflicting_labels"] == 1
+    clean, dropped = drop_leaks(faces, "Training")
+    assert dropped == 2 and len(clean) == 75
+
+
+def test_metrics_match_hand_computation():
+    # 2 classes of 3: true [0,0,0,1,1,2], predicted [0,0,1,1,2,2]
+    m = classification_metrics(np.array([0, 0, 0, 1, 1, 2]), np.array([0, 0, 1, 1, 2, 2]), ["a", "b", "c"])
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    # a: P 1, R 2/3, F1 0.8; b: P 1/2, R 1/2, F1 0.5; c: P 1/2, R 1, F1 2/3
+    assert m["per_class"]["a"]["f1"] == pytest.approx(0.8)
+    assert m["per_class"]["c"]["precision"] == pytest.approx(0.5)
+    assert m["f1_macro"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 3)
+    assert m["f1_weighted"] == pytest.approx((0.8 * 3 + 0.5 * 2 + 2 / 3) / 6)
+    assert m["confusion_matrix"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_two_steps_lower_the_loss_on_a_fixed_batch():
+    from fer_space.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("compact_cnn", widths=[8, 16, 16, 16], drop_rate=0.0)
+    x, y = torch.randn(16, 1, 48, 48), torch.arange(16) % 7
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[2] < losses[0]
+
+
+def _weights(run):
+    return torch.load(run / "last.pt", weights_only=True)["model"]
+
+
+def test_resume_after_sigkill_repeats_the_uninterrupted_run(fer_csv, tmp_path):
+    straight = tmp_path / "straight"
+    train(tiny_config(fer_csv, straight))
+    # Same run in a subprocess, killed with SIGKILL during epoch 2, then resumed.
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "training.train", "--data", str(fer_csv), "--output", str(killed), "--epochs", "3",
+           "--threads", "2"]
+    (tmp_path / "cfg.yaml").write_text(json.dumps({k: v for k, v in tiny_config(fer_csv, killed).to_dict().items()
+                                                   if k not in ("augment",)}))
+    cmd += ["--config", str(tmp_path / "cfg.yaml")]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "metrics.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    state = torch.load(killed / "last.pt", weights_only=True)
+    assert state["epoch"] in (0, 1)  # a whole epoch, never half a file
+    out = subprocess.run(cmd + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "resumed from" in out.stdout
+    a, b = _weights(straight), _weights(killed)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_unwritable_output_fails_before_training(fer_csv, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = subprocess.run([sys.executable, "-m", "training.train", "--data", str(fer_csv), "--output",
+                          str(blocker / "run")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "cannot write to output folder" in out.stderr
+    assert "epoch" not in out.stdout
+
+
+def test_train_push_download_gives_identical_predictions(hub, fer_csv, tmp_path, examples):
+    run = tmp_path / "run"
+    result = train(tiny_config(fer_csv, run, epochs=2))
+    assert result["epochs_run"] == 2
+    assert push_run(run, "tester/trained") == 0
+    card = ModelCard.load("tester/trained")
+    results = card.data.eval_results
+    assert {r.metric_type for r in results} == {"accuracy", "f1"}
+    assert all(r.dataset_split == "PublicTest" and r.dataset_type == "fer2013" for r in results)
+    local = Predictor.from_pretrained(str(run / "best"), device="cpu")
+    remote = Predictor.from_pretrained("tester/trained", device="cpu")
+    assert remote.source.metrics["accuracy"] == local.source.metrics["accuracy"]
+    photo = examples / "max_group.jpeg"
+    assert [f.probabilities for f in local.predict(photo)] == [f.probabilities for f in remote.predict(photo)]
+
+
+def test_failed_push_keeps_the_checkpoint_and_says_how_to_retry(hub, fer_csv, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tiny_config(fer_csv, run, epochs=1))
+    before = (run / "best" / "model.safetensors").read_bytes()
+    hub.fail_next(20, status=500)
+    try:
+        assert push_run(run, "tester/failing") == 1
+    finally:
+        hub.state.failures.clear()
+    err = capsys.readouterr().err
+    assert "retry with" in err and f"python -m training.push {run} tester/failing" in err
+    assert (run / "best" / "model.safetensors").read_bytes() == before
