@@ -11,3 +11,7 @@ class ImageError(FERError, ValueError):
 
 class ModelLoadError(FERError, RuntimeError):
     """A model could not be loaded (unreachable Hub, missing or mismatched weights, bad config)."""
+
+
+class VideoError(FERError, ValueError):
+    """A video that cannot be read, has no frames, or is beyond the limits."""

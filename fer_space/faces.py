@@ -9,6 +9,7 @@ level. Nothing else in the project touches MTCNN.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -60,18 +61,20 @@ class FaceDetector:
         self.min_face_ratio = min_face_ratio
         self.score_threshold = score_threshold
         self.max_side = max_side
+        self._lock = threading.Lock()  # MTCNN reads its min_face_size attribute, set per call
 
     @torch.inference_mode()
     def detect(self, rgb: np.ndarray) -> list[Face]:
-        """Faces in an RGB ``uint8`` image, largest first."""
+        """Faces in an RGB ``uint8`` image, largest first. Safe to call from several threads."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         small = rgb
         if scale < 1:
             small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         min_size = max(self.min_face_size, self.min_face_ratio * min(h, w))
-        self.mtcnn.min_face_size = max(12, int(min_size * scale))
-        boxes, scores, points = self.mtcnn.detect(np.ascontiguousarray(small), landmarks=True)
+        with self._lock:
+            self.mtcnn.min_face_size = max(12, int(min_size * scale))
+            boxes, scores, points = self.mtcnn.detect(np.ascontiguousarray(small), landmarks=True)
         if boxes is None:
             return []
         faces = []

@@ -99,9 +99,10 @@ class Predictor:
     def model_name(self) -> str:
         return self.source.location
 
-    def crops(self, rgb: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
-        """The model's crops of ``faces`` (its margin, aligned if enabled)."""
-        return [crop_face(rgb, f, margin=self.model.crop_margin, align=self.align) for f in faces]
+    def crops(self, rgb: np.ndarray, faces: list[Face], align: bool | None = None) -> list[np.ndarray]:
+        """The model's crops of ``faces`` (its margin; eyes levelled when ``align``, default ``self.align``)."""
+        align = self.align if align is None else align
+        return [crop_face(rgb, f, margin=self.model.crop_margin, align=align) for f in faces]
 
     @torch.inference_mode()
     def classify_faces(self, crops: list[np.ndarray]) -> np.ndarray:
@@ -127,14 +128,14 @@ class Predictor:
             ))
         return out
 
-    def predict_timed(self, image: Any, *, bgr: bool = False) -> Prediction:
+    def predict_timed(self, image: Any, *, bgr: bool = False, align: bool | None = None) -> Prediction:
         """Detect and classify every face of ``image`` (path, bytes, PIL or array), with timings."""
         t0 = time.perf_counter()
         rgb = load_image(image, bgr=bgr)
         t1 = time.perf_counter()
         faces = self.detector.detect(rgb)
         t2 = time.perf_counter()
-        probs = self.classify_faces(self.crops(rgb, faces))
+        probs = self.classify_faces(self.crops(rgb, faces, align))
         t3 = time.perf_counter()
         timing = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}

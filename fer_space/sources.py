@@ -38,8 +38,11 @@ class ModelSource:
     metrics: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        where = {"embedded": "embedded default", "local": "local folder", "hub": "Hugging Face Hub"}[self.kind]
-        text = f"{self.location} ({where}" + (f" @ {self.revision}" if self.revision else "") + ")"
+        if self.kind == "embedded":
+            text = "embedded default model (fer_space/weights)"
+        else:
+            where = {"local": "local folder", "hub": "Hugging Face Hub"}[self.kind]
+            text = f"{self.location} ({where}" + (f" @ {self.revision}" if self.revision else "") + ")"
         return text + (f"; {self.note}" if self.note else "")
 
 

@@ -11,7 +11,7 @@ from fer_space.models import create_model, load_model
 def test_push_and_load_by_repo_id_and_revision(hub, examples):
     torch.manual_seed(3)
     model = create_model("compact_cnn")
-    model.push_to_hub("tester/compact", config=model.config)
+    model.push_to_hub("tester/compact")
     api = HfApi()
     first = api.model_info("tester/compact").sha
     assert {"config.json", "model.safetensors", "README.md"} <= set(api.list_repo_files("tester/compact"))

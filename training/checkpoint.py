@@ -41,12 +41,21 @@ def save_model_dir(model: FERClassifier, directory: str | Path, extra_files: dic
         model.save_pretrained(tmp)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
-        old = directory.with_name(f".{directory.name}.old")
-        if directory.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(directory, old)
-        os.replace(tmp, directory)
-        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    swap_dir(tmp, directory)
+
+
+def swap_dir(new: Path, directory: Path) -> None:
+    """Put the complete folder ``new`` in place of ``directory`` (renames only)."""
+    old = directory.with_name(f".{directory.name}.old")
+    try:
+        if directory.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+        os.replace(new, directory)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -78,7 +78,8 @@ class FERClassifier(
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:
         """Write ``model.safetensors`` + ``config.json`` (with ``architecture``)."""
-        kwargs.setdefault("config", self.config)
+        if kwargs.get("config") is None:  # push_to_hub passes config=None explicitly
+            kwargs["config"] = self.config
         return super().save_pretrained(save_directory, **kwargs)
 
     @classmethod

@@ -1,0 +1,115 @@
+"""The models the app offers, loaded lazily and shared: one Predictor per model, one detector.
+
+A model whose weights cannot be had is reported unavailable with the reason, never run with
+random weights. Hub models are probed in background threads so an unreachable Hub (which the
+client retries for ~20 s) never blocks a request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+
+from .errors import ModelLoadError
+from .faces import FaceDetector
+from .predictor import Predictor, pick_device
+from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, resolve_and_load
+
+# The seed's full-size models and baselines; override with FER_COMPARE_REPOS="Name=owner/repo,...".
+SEED_REPOS = {
+    "Swin-SE-ResNet (full, 224 px)": "fer-space/swin-se-resnet-fer2013",
+    "SwinT (full, 224 px)": "fer-space/swin-t-fer2013",
+    "ResNet50 (full, 224 px)": "fer-space/resnet50-fer2013",
+}
+DEFAULT_NAME = "Compact CNN (embedded default)"
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
+MAX_USER_MODELS = 3
+
+
+@dataclass
+class Entry:
+    """A model on offer; ``state`` is pending, loading, ready or failed."""
+
+    name: str
+    source: str
+    revision: str | None = None
+    state: str = "pending"
+    reason: str = ""
+    predictor: Predictor | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def default_entries() -> list[Entry]:
+    """The embedded default, ``$FER_MODEL_REPO`` if set, and the seed's Hub models."""
+    entries = [Entry(DEFAULT_NAME, EMBEDDED)]
+    repo = os.environ.get(REPO_ENV, "").strip()
+    if repo:
+        entries.insert(0, Entry(f"{repo} (Hub)", repo, os.environ.get(REVISION_ENV) or None))
+    spec = os.environ.get("FER_COMPARE_REPOS")
+    repos = dict(item.split("=", 1) for item in spec.split(",") if "=" in item) if spec else SEED_REPOS
+    entries += [Entry(name.strip(), repo_id.strip()) for name, repo_id in repos.items()]
+    return entries
+
+
+class ModelCatalog:
+    """Named models with their load state; ``get(name)`` returns a ready Predictor or raises."""
+
+    def __init__(self, entries: list[Entry] | None = None, *, device: str = "auto",
+                 detector: FaceDetector | None = None) -> None:
+        self.device = pick_device(device)
+        self.detector = detector or FaceDetector(device=self.device)
+        self.entries = {e.name: e for e in (entries if entries is not None else default_entries())}
+        self._lock = threading.Lock()
+        self._user_added: list[str] = []
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def _load(self, entry: Entry) -> None:
+        with entry.lock:
+            if entry.state not in ("pending", "loading"):
+                return
+            entry.state = "loading"
+            try:
+                model, source = resolve_and_load(entry.source, revision=entry.revision, device=str(self.device))
+                entry.predictor = Predictor(model, source=source, detector=self.detector, device=self.device)
+                entry.state = "ready"
+            except ModelLoadError as exc:
+                entry.state, entry.reason = "failed", str(exc)
+
+    def preload(self, names: list[str] | None = None) -> None:
+        """Start loading models in background threads (returns at once)."""
+        for name in names or self.names():
+            threading.Thread(target=self._load, args=(self.entries[name],), daemon=True).start()
+
+    def get(self, name: str) -> Predictor:
+        """The Predictor of ``name``, loading it now if needed; ModelLoadError when unavailable."""
+        entry = self.entries.get(name)
+        if entry is None:
+            raise ModelLoadError(f"unknown model {name!r}")
+        self._load(entry)
+        if entry.predictor is None:
+            raise ModelLoadError(f"{name} is unavailable: {entry.reason}")
+        return entry.predictor
+
+    def status(self, name: str) -> tuple[str, str]:
+        """(state, reason) without waiting: pending while another thread is still loading it."""
+        entry = self.entries[name]
+        return entry.state, entry.reason
+
+    def add(self, repo_id: str, revision: str | None = None) -> str:
+        """Offer a Hub repo typed by a user; returns its name. Only ``owner/name`` ids are taken
+        (no local paths), and only the ``MAX_USER_MODELS`` most recent stay loaded."""
+        repo_id = repo_id.strip()
+        if not REPO_ID.fullmatch(repo_id):
+            raise ModelLoadError(f"{repo_id!r} is not a Hub repo id of the form owner/name")
+        name = repo_id + (f"@{revision}" if revision else "")
+        with self._lock:
+            if name not in self.entries:
+                self.entries[name] = Entry(name, repo_id, revision)
+                self._user_added.append(name)
+                while len(self._user_added) > MAX_USER_MODELS:
+                    self.entries.pop(self._user_added.pop(0), None)
+        return name

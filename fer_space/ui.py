@@ -1,0 +1,337 @@
+"""The Gradio app: Image, Webcam, Video, Compare models and About tabs over the inference core.
+
+The only module that imports gradio. ``build_demo()`` returns the Blocks; ``launch()`` serves it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+
+from .catalog import DEFAULT_NAME, ModelCatalog
+from .errors import FERError, ModelLoadError
+from .labels import EMOTIONS
+from .predictor import Predictor
+from .render import annotate
+from .stream import StreamSession, stream_detector
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_FILES = ["skimage_astronaut.png", "max_group.jpeg", "max_happy-baby.jpeg", "max_surprised.jpeg",
+                 "max_sad-baby.jpeg", "max_angry.jpg", "singnet_laos.jpg", "singnet_classroom_in_tanzania.jpg"]
+MAX_FILE_SIZE = "50mb"
+MAX_VIDEO_SECONDS = 60
+VIDEO_DIR = Path(tempfile.gettempdir()) / "fer_space_video"
+
+CREDITS = """**Example photos**: NASA (Eileen Collins, public domain; no endorsement implied); Pexels photos via
+IBM's MAX-Facial-Emotion-Classifier (CC0 / Pexels License); pixnio, Pixabay, publicdomainpictures.net and
+pxhere photos via singnet/face-services (public domain / no attribution required). Full list: `examples/LICENSES.md`."""
+
+PRIVACY = """**Privacy**: images, webcam frames and videos are processed in memory on this server and are not
+stored by the app. Gradio keeps uploads and outputs in its temporary cache, which is deleted hourly."""
+
+
+class UploadedImage(gr.Image):
+    """``gr.Image`` whose upload reaches the app as a file path, not decoded by Gradio, so the core's
+    decoder (EXIF rotation, 16-bit, size limits) reads it and says plainly what is wrong with bad files."""
+
+    def get_block_name(self) -> str:
+        return "image"
+
+    def preprocess(self, payload):
+        if payload is not None and payload.path and not (payload.url or "").startswith("data:"):
+            return payload.path
+        return super().preprocess(payload)
+
+
+def _metrics_line(predictor: Predictor) -> str:
+    m = predictor.source.metrics
+    if not m:
+        return "no published evaluation"
+    data = Path(str(m.get("data", ""))).name.split(".")[0] or "?"
+    return (f"accuracy {m['accuracy']:.1%}, weighted F1 {m['f1_weighted']:.1%} on {data} {m.get('split', '?')} "
+            f"({m.get('n', '?')} faces)")
+
+
+def _model_banner(catalog: ModelCatalog) -> str:
+    try:
+        p = catalog.get(DEFAULT_NAME)
+    except ModelLoadError as exc:
+        return f"⚠️ **No trained model is available**: {exc}. Predictions are disabled."
+    return (f"Model in use: **{DEFAULT_NAME}** — `{p.model.architecture}`, {p.model.img_size} px "
+            f"{'grey' if p.model.in_chans == 1 else 'RGB'} — {_metrics_line(p)} (validation split; see About).")
+
+
+def _get(catalog: ModelCatalog, name: str) -> Predictor:
+    try:
+        return catalog.get(name or DEFAULT_NAME)
+    except ModelLoadError as exc:
+        raise gr.Error(str(exc)) from exc
+
+
+def _as_rgb(image) -> np.ndarray:
+    from .images import load_image
+
+    try:
+        return load_image(image)
+    except FERError as exc:
+        raise gr.Error(f"Cannot read this image: {exc}") from exc
+
+
+# ---- Image tab ---------------------------------------------------------------------------------
+def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool):
+    """Annotated image, face crops, probabilities of the first face, the CLI JSON, all faces' probabilities."""
+    if image is None:
+        raise gr.Error("Upload a photo, paste one or take a webcam snapshot first.")
+    predictor = _get(catalog, model_name)
+    rgb = _as_rgb(image)
+    prediction = predictor.predict_timed(rgb, align=align)
+    faces = prediction.faces
+    record = {"model": {"name": predictor.model.architecture, "source": predictor.source.describe()},
+              "faces": [f.to_dict() for f in faces], "timing_ms": prediction.timing_ms}
+    if not faces:
+        gr.Warning("No face found. Try a larger, frontal, well-lit face.")
+        return rgb, [], None, record, []
+    crops = predictor.crops(rgb, [_face_of(f) for f in faces], align)
+    gallery = [(c, f"#{i + 1} {f.label} {f.confidence:.0%}") for i, (c, f) in enumerate(zip(crops, faces, strict=True))]
+    probs = [f.probabilities for f in faces]
+    return annotate(rgb, faces), gallery, probs[0], record, probs
+
+
+def _face_of(result):
+    from .faces import Face
+
+    return Face(result.box, result.detection_score, None if result.landmarks is None else np.asarray(result.landmarks))
+
+
+def select_face(probs: list[dict], evt: gr.SelectData):
+    return probs[evt.index] if probs and evt.index is not None and evt.index < len(probs) else None
+
+
+# ---- Webcam tab --------------------------------------------------------------------------------
+def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession | None, model_name: str,
+                 detect_every: int):
+    """One webcam frame in, annotated frame + per-session state + stats out."""
+    if frame is None:
+        return None, session, ""
+    predictor = _get(catalog, model_name)
+    if session is None or session.predictor is not predictor or session.detect_every != int(detect_every):
+        session = StreamSession(predictor, detector, detect_every=int(detect_every))
+    result = session.process(_as_rgb(frame))
+    faces = ", ".join(f"#{t.track_id} {t.label} {t.confidence:.0%}" for t in result.tracks) or "no face"
+    stats = f"{result.fps:.1f} FPS · {result.latency_ms:.0f} ms/frame (server) · {faces}"
+    return result.annotated, session, stats
+
+
+# ---- Video tab ---------------------------------------------------------------------------------
+def _fresh_video_dir() -> Path:
+    """A new output folder; folders older than an hour are removed."""
+    VIDEO_DIR.mkdir(parents=True, exist_ok=True)
+    for old in VIDEO_DIR.iterdir():
+        if time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
+    path = VIDEO_DIR / uuid.uuid4().hex
+    path.mkdir()
+    return path
+
+
+def analyse_video(catalog: ModelCatalog, video, model_name: str, progress=gr.Progress()):  # noqa: B008
+    from .video import process_video
+
+    if not video:
+        raise gr.Error("Upload a short video first.")
+    predictor = _get(catalog, model_name)
+    try:
+        result = process_video(video, predictor, _fresh_video_dir(), max_seconds=MAX_VIDEO_SECONDS,
+                               progress=lambda f: progress(f, desc="analysing frames"))
+    except FERError as exc:
+        raise gr.Error(str(exc)) from exc
+    rows = pd.DataFrame(result.rows)
+    if rows.empty:
+        gr.Warning("No face found in this video.")
+        plot = pd.DataFrame({"time_s": [], "probability": [], "emotion": []})
+    else:
+        main = rows["track_id"].value_counts().idxmax()
+        track = rows[rows["track_id"] == main]
+        plot = track.melt(id_vars=["time_s"], value_vars=list(EMOTIONS), var_name="emotion", value_name="probability")
+    note = f"{result.frames} frames analysed over {result.seconds:.1f} s"
+    if result.truncated:
+        note += f" (only the first {MAX_VIDEO_SECONDS} s)"
+    tracks = rows["track_id"].nunique() if not rows.empty else 0
+    return str(result.video_path), plot, str(result.csv_path), f"{note}; {tracks} face track(s)."
+
+
+# ---- Compare tab -------------------------------------------------------------------------------
+def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: str):
+    """Same faces, every chosen model: a table of labels, probabilities and latency, plus model info."""
+    if image is None:
+        raise gr.Error("Upload a photo first.")
+    names = list(names or [])
+    if extra_repo and extra_repo.strip():
+        try:
+            names.append(catalog.add(extra_repo))
+        except ModelLoadError as exc:
+            raise gr.Error(str(exc)) from exc
+        catalog.preload([names[-1]])
+    if not names:
+        raise gr.Error("Choose at least one model.")
+    rgb = _as_rgb(image)
+    faces = catalog.detector.detect(rgb)
+    if not faces:
+        gr.Warning("No face found.")
+    rows, info = [], ["| model | status | published evaluation | parameters |", "|---|---|---|---|"]
+    for name in names:
+        state, reason = catalog.status(name)
+        if state in ("pending", "loading") and catalog.entries[name].source != "embedded":
+            catalog.preload([name])
+            info.append(f"| {name} | still being fetched from the Hub; try again shortly | | |")
+            continue
+        try:
+            predictor = catalog.get(name)
+        except ModelLoadError:
+            reason = " ".join(catalog.status(name)[1].split()).replace("|", "/")
+            info.append(f"| {name} | unavailable: {reason} | | |")
+            continue
+        start = time.perf_counter()
+        probs = predictor.classify_faces(predictor.crops(rgb, faces))
+        ms = (time.perf_counter() - start) * 1e3
+        params = sum(p.numel() for p in predictor.model.parameters()) / 1e6
+        info.append(f"| {name} | ready, {ms:.0f} ms for {len(faces)} face(s) | {_metrics_line(predictor)} | "
+                    f"{params:.1f} M |")
+        for i, p in enumerate(probs):
+            best = int(p.argmax())
+            rows.append({"face": i + 1, "model": name, "label": EMOTIONS[best], "confidence": round(float(p[best]), 3),
+                         "latency_ms": round(ms / max(1, len(faces)), 1),
+                         **{e: round(float(v), 3) for e, v in zip(EMOTIONS, p, strict=True)}})
+    from .predictor import FaceResult
+
+    boxes = [FaceResult(f.box, f.score, "neutral", 1.0, {}) for f in faces]
+    annotated = annotate(rgb, boxes, [f"face {i + 1}" for i in range(len(faces))])
+    table = pd.DataFrame(rows, columns=["face", "model", "label", "confidence", "latency_ms", *EMOTIONS])
+    return annotated, table, "\n".join(info)
+
+
+# ---- About -------------------------------------------------------------------------------------
+ABOUT = """
+### What this is
+Facial expression recognition for every face in a picture, a webcam stream or a video: faces are found
+by **MTCNN**, cropped (eyes levelled), and classified into 7 expressions: angry, disgust, fear, happy,
+neutral, sad, surprise.
+
+### The models
+**Swin-SE-ResNet** (the project's reference architecture, from a 2025 university course project):
+
+```
+face 224x224 ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean pooling ─ f_swin ─┐
+              └─ ResNet-50 ─ global average pooling ───────────────────── f_res ──┴─ concat ─ Linear ─ softmax
+```
+
+The **embedded default** is a compact VGG-style CNN on 48x48 grey faces (1.2 M parameters) trained on
+FER2013 on 2 CPU cores; it is what runs when no Hub model is configured, and what keeps the webcam live
+on a 2-vCPU machine. The Compare tab lists every model with its published evaluation; models whose
+weights are not available are marked unavailable and never run with random weights.
+
+### What the numbers mean
+FER2013 accuracies are measured on its `PublicTest` split, used for model selection (a validation
+figure); the official `PrivateTest` split is withheld for independent evaluation. Expressions are not
+emotions: the model reads faces, not minds. Do not use it to make decisions about people.
+"""
+
+
+def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
+    """The whole app. ``catalog`` defaults to the embedded model plus the configured Hub models."""
+    catalog = catalog or ModelCatalog()
+    catalog.preload()
+    live_detector = stream_detector(str(catalog.device))
+    names = catalog.names()
+    examples = [[str(EXAMPLES_DIR / f)] for f in EXAMPLE_FILES if (EXAMPLES_DIR / f).exists()]
+
+    with gr.Blocks(title="Facial expression recognition", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown("# Facial expression recognition\nSwin-SE-ResNet and friends: every face, 7 expressions.")
+        banner = gr.Markdown(_model_banner(catalog))
+        with gr.Tab("Image"):
+            with gr.Row():
+                with gr.Column():
+                    image_in = UploadedImage(sources=["upload", "clipboard", "webcam"], type="filepath", label="Photo")
+                    with gr.Row():
+                        image_model = gr.Dropdown(names, value=DEFAULT_NAME, label="Model")
+                        align = gr.Checkbox(value=True, label="Level the eyes before classifying")
+                    image_btn = gr.Button("Analyse", variant="primary")
+                    gr.Examples(examples, inputs=[image_in], label="Examples (click one)")
+                    gr.Markdown(CREDITS)
+                with gr.Column():
+                    image_out = gr.Image(label="Faces", format="jpeg", interactive=False, elem_id="faces-out")
+                    face_label = gr.Label(num_top_classes=7, label="Selected face (click a crop below)")
+                    gallery = gr.Gallery(label="Faces found", columns=6, height=160, object_fit="contain",
+                                         format="jpeg", elem_id="faces-gallery")
+                    json_out = gr.JSON(label="JSON (same schema as the CLI)")
+            probs_state = gr.State([])
+            image_btn.click(lambda *a: analyse_image(catalog, *a), [image_in, image_model, align],
+                            [image_out, gallery, face_label, json_out, probs_state], api_name="predict")
+            gallery.select(select_face, [probs_state], [face_label], api_visibility="private")
+
+        with gr.Tab("Webcam"):
+            gr.Markdown("Allow the camera, then press record: frames are analysed live, faces are tracked and "
+                        "their labels smoothed. Nothing is stored.")
+            with gr.Row():
+                cam = gr.Image(sources=["webcam"], type="numpy", streaming=True, label="Camera", format="jpeg")
+                cam_out = gr.Image(label="Live result", format="jpeg", interactive=False, streaming=True)
+            with gr.Row():
+                cam_model = gr.Dropdown(names, value=DEFAULT_NAME, label="Model (the compact one is fastest)")
+                detect_every = gr.Slider(1, 5, value=2, step=1, label="Detect faces every k frames (track between)")
+            cam_stats = gr.Markdown()
+            session = gr.State(None)
+            cam.stream(lambda *a: stream_frame(catalog, live_detector, *a), [cam, session, cam_model, detect_every],
+                       [cam_out, session, cam_stats], stream_every=0.1, time_limit=600, concurrency_limit=4,
+                       api_visibility="private")
+
+        with gr.Tab("Video"):
+            gr.Markdown(f"Upload a short video (at most {MAX_VIDEO_SECONDS} s are analysed, {MAX_FILE_SIZE}).")
+            with gr.Row():
+                with gr.Column():
+                    video_in = gr.Video(sources=["upload"], label="Video")
+                    video_model = gr.Dropdown(names, value=DEFAULT_NAME, label="Model")
+                    video_btn = gr.Button("Analyse video", variant="primary")
+                with gr.Column():
+                    video_out = gr.Video(label="Annotated video", interactive=False)
+                    video_note = gr.Markdown()
+            timeline = gr.LinePlot(x="time_s", y="probability", color="emotion", label="Main face over time",
+                                   y_lim=[0, 1])
+            video_csv = gr.File(label="Per-frame results (CSV)")
+            video_btn.click(lambda *a: analyse_video(catalog, *a), [video_in, video_model],
+                            [video_out, timeline, video_csv, video_note], api_name="video", concurrency_limit=1)
+
+        with gr.Tab("Compare models"):
+            with gr.Row():
+                with gr.Column():
+                    cmp_in = UploadedImage(sources=["upload", "clipboard"], type="filepath", label="Photo")
+                    cmp_models = gr.CheckboxGroup(names, value=names, label="Models")
+                    cmp_repo = gr.Textbox(label="Also a Hub model (owner/name)", placeholder="owner/fer-model")
+                    cmp_btn = gr.Button("Compare", variant="primary")
+                    gr.Examples(examples[:4], inputs=[cmp_in])
+                cmp_out = gr.Image(label="Faces", format="jpeg", interactive=False)
+            cmp_info = gr.Markdown()
+            cmp_table = gr.Dataframe(label="Per face and model", interactive=False)
+            cmp_btn.click(lambda *a: compare_models(catalog, *a), [cmp_in, cmp_models, cmp_repo],
+                          [cmp_out, cmp_table, cmp_info], api_name="compare")
+
+        with gr.Tab("About"):
+            gr.Markdown(ABOUT)
+            gr.Markdown(CREDITS + "\n\n" + PRIVACY)
+        demo.load(lambda: _model_banner(catalog), None, banner, api_visibility="private")
+    return demo
+
+
+def launch(demo: gr.Blocks | None = None, **kwargs) -> None:
+    """Serve with the Space's settings; ``GRADIO_SERVER_PORT``/``GRADIO_SERVER_NAME`` are honoured."""
+    demo = demo or build_demo()
+    demo.queue(max_size=32, default_concurrency_limit=2).launch(
+        max_file_size=MAX_FILE_SIZE, footer_links=["api"], show_error=False,
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"), **kwargs)

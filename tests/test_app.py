@@ -1,0 +1,167 @@
+"""The Gradio app for real: app.py in a subprocess, gradio_client calls, and headless Chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+
+from fer_space import EMOTIONS
+from fer_space.models import create_model
+from fer_space.sources import EMBEDDED_DIR
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(),
+                                reason="no embedded model: the app refuses to predict without trained weights")
+DEFAULT = "Compact CNN (embedded default)"
+ARTIFACTS = ROOT / "artifacts"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(hub, tmp_path_factory):
+    torch.manual_seed(5)
+    create_model("resnet_nano").push_to_hub("tester/resnet-nano")
+    port = _free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
+           "FER_COMPARE_REPOS": "ResNet nano (test)=tester/resnet-nano,Missing model=nobody/missing"}
+    log = open(tmp_path_factory.mktemp("logs") / "app.log", "w")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited: {Path(log.name).read_text()[-2000:]}") from None
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("app did not serve within 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def test_predict_endpoint_on_examples(client, examples):
+    annotated, gallery, label, record = client.predict(handle_file(str(examples / "max_group.jpeg")), DEFAULT, True,
+                                                       api_name="/predict")
+    assert Path(annotated).stat().st_size > 10_000
+    assert len(gallery) == len(record["faces"]) >= 4
+    assert record["model"]["name"] == "compact_cnn" and "embedded" in record["model"]["source"]
+    for face in record["faces"]:
+        assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+        assert face["label"] in EMOTIONS
+    assert label["label"] == record["faces"][0]["label"]
+
+
+def test_non_image_gets_a_message_and_the_server_keeps_serving(client, examples, tmp_path):
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("<html>not an image</html>")
+    with pytest.raises(Exception, match="Cannot read this image"):
+        client.predict(handle_file(str(fake)), DEFAULT, True, api_name="/predict")
+    _, _, _, record = client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True,
+                                     api_name="/predict")
+    assert len(record["faces"]) == 1
+
+
+def test_no_face_returns_an_empty_result(client, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(blank)
+    _, gallery, label, record = client.predict(handle_file(str(blank)), DEFAULT, True, api_name="/predict")
+    assert record["faces"] == [] and gallery == []
+
+
+def test_compare_lists_ready_and_unavailable_models(client, examples):
+    names = [DEFAULT, "ResNet nano (test)", "Missing model"]
+    deadline = time.time() + 60
+    while True:  # Hub models load in the background; the tab says so until they are ready
+        annotated, table, info = client.predict(handle_file(str(examples / "singnet_laos.jpg")), names, "",
+                                                api_name="/compare")
+        if "still being fetched" not in info or time.time() > deadline:
+            break
+        time.sleep(1)
+    models = {row[1] for row in table["data"]}
+    assert models == {DEFAULT, "ResNet nano (test)"}
+    assert len(table["data"]) == 4  # 2 faces x 2 available models
+    assert "Missing model | unavailable" in info and "nobody/missing" in info
+    assert "accuracy" in info  # the embedded model's published evaluation
+
+
+def test_video_endpoint(client, examples, tmp_path):
+    import cv2
+
+    from fer_space.images import load_image
+
+    rgb = load_image(examples / "skimage_astronaut.png")
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    for i in range(20):
+        writer.write(np.ascontiguousarray(np.roll(rgb, 3 * i, axis=1)[:, :, ::-1]))
+    writer.release()
+    video, plot, csv_path, note = client.predict(handle_file(str(path)), DEFAULT, api_name="/video")
+    video = video["video"] if isinstance(video, dict) else video
+    assert video.endswith(".webm") and Path(video).stat().st_size > 1000
+    lines = Path(csv_path).read_text().splitlines()
+    assert lines[0].startswith("frame,time_s,track_id,label")
+    assert len(lines) == 21 and {line.split(",")[2] for line in lines[1:]} == {"1"}  # one face, one track
+    assert "20 frames" in note
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(Exception, match="not a video|no frames"):
+        client.predict(handle_file(str(bad)), DEFAULT, api_name="/video")
+
+
+def _chromium():
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_browser_sees_tabs_and_an_annotated_result(app_url, examples):
+    if not _chromium():
+        if os.environ.get("FER_REQUIRE_BROWSER"):
+            pytest.fail("FER_REQUIRE_BROWSER is set but no chromium is installed")
+        pytest.skip("no chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+        for tab in ("Image", "Webcam", "Video", "Compare models", "About"):
+            assert page.get_by_role("tab", name=tab).is_visible()
+        assert page.get_by_text("Model in use").is_visible()
+        page.locator("input[type=file]").first.set_input_files(str(examples / "singnet_laos.jpg"))
+        page.get_by_role("button", name="Analyse", exact=True).click()
+        page.locator("#faces-out img").first.wait_for(timeout=60_000)
+        page.wait_for_function("document.querySelectorAll('#faces-gallery img').length >= 2", timeout=60_000)
+        page.get_by_text("detection_score").first.wait_for(timeout=10_000)
+        page.screenshot(path=str(ARTIFACTS / "app-image-tab.png"), full_page=True)
+        browser.close()
