@@ -243,3 +243,11 @@ def test_failed_push_keeps_the_checkpoint_and_says_how_to_retry(hub, fer_csv, tm
     err = capsys.readouterr().err
     assert "retry with" in err and f"python -m training.push {run} tester/failing" in err
     assert (run / "best" / "model.safetensors").read_bytes() == before
+
+
+def test_shipped_configs_parse_and_build():
+    from fer_space.models import create_model
+
+    for path in sorted((ROOT / "training" / "configs").glob("*.yaml")):
+        cfg = TrainConfig.from_yaml(path)
+        assert create_model(cfg.model, **cfg.model_args).num_classes == 7, path.name
