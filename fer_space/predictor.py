@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .backends import make_runner
 from .faces import Face, FaceDetector, crop_face
 from .images import load_image
 from .labels import EMOTIONS
@@ -70,9 +71,11 @@ class Predictor:
         detector: FaceDetector | None = None,
         device: str | torch.device = "auto",
         align: bool = True,
+        backend: str = "auto",
     ) -> None:
         self.device = pick_device(device)
         self.model = model.to(self.device).eval()
+        self.runner, self.backend = make_runner(self.model, backend, self.device)
         self.source = source or ModelSource("local", "in-memory model")
         self.detector = detector or FaceDetector(device=self.device)
         self.align = align
@@ -89,11 +92,13 @@ class Predictor:
         device: str = "auto",
         detector: FaceDetector | None = None,
         align: bool = True,
+        backend: str = "auto",
     ) -> Predictor:
-        """Load a model from a Hub repo id, a local folder or ``"embedded"`` (see ``sources``)."""
+        """Load a model from a Hub repo id, a local folder or ``"embedded"`` (see ``sources``).
+        ``backend``: ``auto`` (ONNX Runtime on CPU, PyTorch on GPU), ``torch`` or ``onnx``."""
         dev = pick_device(device)
         model, src = resolve_and_load(source, revision=revision, device=str(dev))
-        return cls(model, source=src, detector=detector, device=dev, align=align)
+        return cls(model, source=src, detector=detector, device=dev, align=align, backend=backend)
 
     @property
     def model_name(self) -> str:
@@ -110,7 +115,7 @@ class Predictor:
         if not crops:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         batch = torch.stack([self.transform(c) for c in crops]).to(self.device)
-        probs = self.model(batch).float().softmax(dim=1).cpu().numpy()
+        probs = self.runner(batch).float().softmax(dim=1).cpu().numpy()
         return probs[:, self._order]
 
     def results(self, faces: list[Face], probs: np.ndarray) -> list[FaceResult]:

@@ -51,3 +51,14 @@ def test_missing_folder_and_empty_folder_are_clear(tmp_path):
         Predictor.from_pretrained("./no/such/folder")
     with pytest.raises(ModelLoadError, match="has no config.json"):
         Predictor.from_pretrained(str(tmp_path))
+
+
+def test_onnx_runtime_matches_pytorch(compact_dir, examples):
+    onnx = Predictor.from_pretrained(str(compact_dir), device="cpu", backend="auto")
+    eager = Predictor.from_pretrained(str(compact_dir), device="cpu", backend="torch")
+    assert onnx.backend == "onnxruntime" and eager.backend == "torch"
+    rgb = load_image(examples / "singnet_classroom_in_tanzania.jpg")
+    crops = onnx.crops(rgb, onnx.detector.detect(rgb))
+    np.testing.assert_allclose(onnx.classify_faces(crops), eager.classify_faces(crops), atol=1e-4)
+    with pytest.raises(ValueError, match="backend"):
+        Predictor.from_pretrained(str(compact_dir), device="cpu", backend="tensorrt")

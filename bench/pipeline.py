@@ -1,0 +1,241 @@
+"""Speed and memory of the whole pipeline on this machine: ``python -m bench.pipeline [--json]``.
+
+Measures (medians unless said): the machine's matmul peak; the image path per stage on the example
+photos; the webcam path on 640x480 frame sequences with one and several faces (FPS, p50/p95); each
+classifier's throughput at batch 1/4/16 on PyTorch and ONNX Runtime with its FLOP floor; cold starts
+(CLI to first prediction, app to first served request); peak RSS with the full Swin-SE-ResNet
+loaded. Uses the embedded default model; full-size models have random weights (speed only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from fer_space import Predictor
+from fer_space.backends import make_runner
+from fer_space.images import load_image
+from fer_space.models import create_model
+from fer_space.models.base import count_params, dummy_input
+from fer_space.render import annotate
+from fer_space.stream import StreamSession, stream_detector
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+PHOTOS = ["skimage_astronaut.png", "singnet_laos.jpg", "max_group.jpeg", "singnet_classroom_in_tanzania.jpg"]
+
+
+def timed(fn, repeat: int, warmup: int = 1) -> list[float]:
+    """Wall times in ms of ``repeat`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1e3)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 2)
+
+
+def peak_gflops() -> float:
+    """fp32 GFLOP/s of a 2048^3 matrix product with the current thread count (best of 5)."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    best = min(timed(lambda: a @ b, 5)) / 1e3
+    return round(2 * 2048**3 / best / 1e9, 1)
+
+
+def model_flops(model) -> int:
+    with FlopCounterMode(display=False) as counter, torch.inference_mode():
+        model(dummy_input(model))
+    return counter.get_total_flops()
+
+
+def image_path(predictor: Predictor) -> dict:
+    """Per-stage ms on each example photo (median of 5)."""
+    out = {}
+    for name in PHOTOS:
+        data = (EXAMPLES / name).read_bytes()
+        rgb = load_image(data)
+        faces = predictor.detector.detect(rgb)
+        crops = predictor.crops(rgb, faces)
+        results = predictor.predict(rgb)
+        stages = {
+            "decode": timed(lambda d=data: load_image(d), 5),
+            "detect": timed(lambda r=rgb: predictor.detector.detect(r), 5),
+            "crop_align": timed(lambda r=rgb, f=faces: predictor.crops(r, f), 5),
+            "classify": timed(lambda c=crops: predictor.classify_faces(c), 5),
+            "render": timed(lambda r=rgb, f=results: annotate(r, f), 5),
+            "total": timed(lambda d=data: predictor.predict(d), 5),
+        }
+        row = {k: pct(v, 50) for k, v in stages.items()}
+        row["faces"] = len(faces)
+        row["size"] = f"{rgb.shape[1]}x{rgb.shape[0]}"
+        row["total_over_stage_floor"] = round(row["total"] / (row["detect"] + row["classify"]), 2)
+        out[name] = row
+    return out
+
+
+def frame_sequence(photo: str, n: int) -> list[np.ndarray]:
+    """``n`` 640x480 frames of a photo panning sideways, like a camera moving slowly."""
+    rgb = load_image(EXAMPLES / photo)
+    scale = 480 / rgb.shape[0]
+    rgb = cv2.resize(rgb, (max(700, round(rgb.shape[1] * scale)), 480), interpolation=cv2.INTER_AREA)
+    return [np.ascontiguousarray(rgb[:, i * 2 : i * 2 + 640]) for i in range(n)]
+
+
+def webcam_path(predictor: Predictor, frames: int) -> dict:
+    """FPS and latency of the stream function (detect every k, track, classify, draw, JPEG encode)."""
+    out = {}
+    detector = stream_detector()
+    for photo, label in (("skimage_astronaut.png", "one_face"), ("singnet_laos.jpg", "two_faces"),
+                         ("max_group.jpeg", "group")):
+        seq = frame_sequence(photo, frames)
+        for every in (1, 2):
+            session = StreamSession(predictor, detector, detect_every=every)
+            session.process(seq[0])
+            lat = []
+            start = time.perf_counter()
+            for f in seq:
+                t = time.perf_counter()
+                result = session.process(f)
+                cv2.imencode(".jpg", result.annotated, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                lat.append((time.perf_counter() - t) * 1e3)
+            fps = len(seq) / (time.perf_counter() - start)
+            out[f"{label}_detect_every_{every}"] = {"fps": round(fps, 1), "p50_ms": pct(lat, 50),
+                                                    "p95_ms": pct(lat, 95), "faces": len(result.tracks)}
+    return out
+
+
+def classifiers(gflops: float) -> dict:
+    out = {}
+    specs = [("compact_cnn", (1, 4, 16)), ("swin_se_resnet_nano", (1, 4, 16)), ("swin_se_resnet", (1,)),
+             ("swin_t", (1,)), ("resnet50", (1,))]
+    for name, batches in specs:
+        model = create_model(name).eval()
+        flops = model_flops(model)
+        row = {"params_m": round(count_params(model) / 1e6, 2), "gflops_per_face": round(flops / 1e9, 3)}
+        for backend in ("torch", "onnx"):
+            runner, _ = make_runner(model, backend, torch.device("cpu"))
+            for b in batches:
+                x = dummy_input(model, b).normal_()
+                reps = 10 if model.img_size <= 64 else 3
+                with torch.inference_mode():
+                    ms = pct(timed(lambda r=runner, x=x: r(x), reps), 50)
+                row[f"{backend}_b{b}_ms_per_face"] = round(ms / b, 2)
+                row[f"{backend}_b{b}_floor_ratio"] = round((ms / b) / (flops / gflops / 1e6), 1)
+        out[name] = row
+    return out
+
+
+def cold_start_cli() -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "fer_space", "predict", str(EXAMPLES / "skimage_astronaut.png"), "--json"],
+                   cwd=ROOT, check=True, capture_output=True)
+    return round(time.perf_counter() - t, 2)
+
+
+def cold_start_app() -> dict:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "FER_COMPARE_REPOS": "none=none/none", "HF_HUB_OFFLINE": "1"}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                if time.perf_counter() - t > 120:
+                    raise RuntimeError("app did not serve within 120 s") from None
+                time.sleep(0.1)
+        served = time.perf_counter() - t
+        from gradio_client import Client, handle_file
+
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client.predict(handle_file(str(EXAMPLES / "skimage_astronaut.png")), "Compact CNN (embedded default)", True,
+                       api_name="/predict")
+        first = time.perf_counter() - t
+        roundtrips = timed(lambda: client.predict(handle_file(str(EXAMPLES / "skimage_astronaut.png")),
+                                                  "Compact CNN (embedded default)", True, api_name="/predict"), 5, 0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {"app_serving_s": round(served, 2), "app_first_prediction_s": round(first, 2),
+            "image_endpoint_roundtrip_p50_ms": pct(roundtrips, 50)}
+
+
+def peak_rss_full_model() -> float:
+    code = ("import resource, torch; from fer_space import Predictor; from fer_space.models import create_model; "
+            "p = Predictor(create_model('swin_se_resnet'), device='cpu'); "
+            "from fer_space.models.base import dummy_input; p.runner(dummy_input(p.model, 8)); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    return round(int(out.stdout.split()[-1]) / 1024, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--frames", type=int, default=60, help="frames per webcam sequence")
+    p.add_argument("--skip-cold", action="store_true", help="skip the cold-start and RSS subprocesses")
+    args = p.parse_args(argv)
+    torch.set_num_threads(min(2, os.cpu_count() or 2))
+    predictor = Predictor.from_pretrained(device="cpu")
+    report = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                          "peak_gflops_fp32": peak_gflops(), "model": predictor.model.architecture,
+                          "backend": predictor.backend}}
+    report["image_path_ms"] = image_path(predictor)
+    report["webcam"] = webcam_path(predictor, args.frames)
+    report["classifiers"] = classifiers(report["machine"]["peak_gflops_fp32"])
+    if not args.skip_cold:
+        report["cold_start"] = {"cli_first_prediction_s": cold_start_cli(), **cold_start_app()}
+        report["peak_rss_mb_full_model_b8"] = peak_rss_full_model()
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(to_markdown(report))
+    return 0
+
+
+def to_markdown(report: dict) -> str:
+    lines = [f"peak fp32 matmul: {report['machine']['peak_gflops_fp32']} GFLOP/s on "
+             f"{report['machine']['torch_threads']} threads; default backend {report['machine']['backend']}", "",
+             "| photo | size | faces | decode | detect | crop | classify | render | total ms |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in report["image_path_ms"].items():
+        lines.append(f"| {name} | {r['size']} | {r['faces']} | {r['decode']} | {r['detect']} | {r['crop_align']} | "
+                     f"{r['classify']} | {r['render']} | {r['total']} |")
+    lines += ["", "| webcam 640x480 | FPS | p50 ms | p95 ms |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['fps']} | {v['p50_ms']} | {v['p95_ms']} |" for k, v in report["webcam"].items()]
+    lines += ["", "| classifier | params M | GFLOPs | torch b1 ms | onnx b1 ms | onnx b1 / floor |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {k} | {v['params_m']} | {v['gflops_per_face']} | {v['torch_b1_ms_per_face']} | "
+              f"{v['onnx_b1_ms_per_face']} | {v['onnx_b1_floor_ratio']} |" for k, v in report["classifiers"].items()]
+    if "cold_start" in report:
+        lines += ["", f"cold start: {json.dumps(report['cold_start'])}; peak RSS with Swin-SE-ResNet loaded, "
+                  f"batch 8: {report['peak_rss_mb_full_model_b8']} MB"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
