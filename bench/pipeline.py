@@ -92,11 +92,14 @@ def image_path(predictor: Predictor) -> dict:
 
 
 def frame_sequence(photo: str, n: int) -> list[np.ndarray]:
-    """``n`` 640x480 frames of a photo panning sideways, like a camera moving slowly."""
+    """``n`` 640x480 frames of a photo (scaled to fit) panning sideways by 2 px a frame."""
     rgb = load_image(EXAMPLES / photo)
-    scale = 480 / rgb.shape[0]
-    rgb = cv2.resize(rgb, (max(700, round(rgb.shape[1] * scale)), 480), interpolation=cv2.INTER_AREA)
-    return [np.ascontiguousarray(rgb[:, i * 2 : i * 2 + 640]) for i in range(n)]
+    scale = min(600 / rgb.shape[1], 480 / rgb.shape[0])
+    rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((480, 640 + 2 * n, 3), np.uint8)
+    top, left = (480 - rgb.shape[0]) // 2, n + (640 - rgb.shape[1]) // 2
+    canvas[top : top + rgb.shape[0], left : left + rgb.shape[1]] = rgb
+    return [np.ascontiguousarray(canvas[:, i * 2 : i * 2 + 640]) for i in range(n)]
 
 
 def webcam_path(predictor: Predictor, frames: int) -> dict:

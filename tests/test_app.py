@@ -165,3 +165,66 @@ def test_browser_sees_tabs_and_an_annotated_result(app_url, examples):
         page.get_by_text("detection_score").first.wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "app-image-tab.png"), full_page=True)
         browser.close()
+
+
+def _rss_mb(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def _server_pid(app_url):
+    port = app_url.rstrip("/").rsplit(":", 1)[1]
+    out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    return int(out.split("pid=")[1].split(",")[0])
+
+
+def test_bad_uploads_through_the_server(client, app_url, tmp_path, examples):
+    from .test_bad_input import bad_cases
+
+    rgb = np.zeros((64, 64, 3), np.uint8)
+    cases = {k: v for k, v in bad_cases(rgb).items() if isinstance(v, bytes)}
+    pid = _server_pid(app_url)
+    client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True, api_name="/predict")
+    baseline = _rss_mb(pid)
+    for round_ in range(2):
+        for i, (name, data) in enumerate(cases.items()):
+            path = tmp_path / f"upload{round_}_{i}.jpg"
+            path.write_bytes(data or b"")
+            with pytest.raises(Exception) as err:
+                client.predict(handle_file(str(path)), DEFAULT, True, api_name="/predict")
+            assert "Cannot read this image" in str(err.value) or "Upload a photo" in str(err.value), name
+    _, _, _, record = client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True,
+                                     api_name="/predict")
+    assert len(record["faces"]) == 1  # still serving
+    assert _rss_mb(pid) - baseline < 100
+
+
+def test_eight_concurrent_users_get_their_own_answers(app_url, examples):
+    """8 clients x 20 requests on the image endpoint: every answer is the caller's own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    photos = {"skimage_astronaut.png": 1, "singnet_laos.jpg": 2}
+    errors = []
+
+    def user(i):
+        client = Client(app_url, verbose=False)
+        photo = list(photos)[i % 2]
+        answered = 0
+        for _ in range(20):
+            try:
+                _, _, _, record = client.predict(handle_file(str(examples / photo)), DEFAULT, True, api_name="/predict")
+            except Exception as exc:  # a full queue is an acceptable answer, anything else is not
+                if "queue" not in str(exc).lower():
+                    errors.append(repr(exc))
+                continue
+            if len(record["faces"]) != photos[photo]:
+                errors.append(f"user {i} sent {photo} and got {len(record['faces'])} faces")
+            answered += 1
+        return answered
+
+    with ThreadPoolExecutor(8) as pool:
+        answered = list(pool.map(user, range(8)))
+    assert errors == []
+    assert sum(answered) >= 150
