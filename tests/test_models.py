@@ -112,3 +112,16 @@ def test_label_order_comes_from_the_checkpoint(tmp_path, examples):
     assert a[0].label == b[0].label
     for name in EMOTIONS:
         assert a[0].probabilities[name] == pytest.approx(b[0].probabilities[name], abs=1e-6)
+
+
+@pytest.mark.parametrize("bad", [{"img_size": 8}, {"mean": [0.5, 0.5]}, {"id2label": {"0": "angry", "1": "joy"}},
+                                 {"no_such_argument": 1}])
+def test_invalid_configs_are_refused(tmp_path, bad):
+    create_model("compact_cnn").save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, **bad}))
+    if "no_such_argument" in bad:  # unknown keys are ignored, the model still loads strictly
+        assert load_model(tmp_path).img_size == 48
+        return
+    with pytest.raises((ValueError, KeyError)):
+        load_model(tmp_path)

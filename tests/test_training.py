@@ -251,3 +251,15 @@ def test_shipped_configs_parse_and_build():
     for path in sorted((ROOT / "training" / "configs").glob("*.yaml")):
         cfg = TrainConfig.from_yaml(path)
         assert create_model(cfg.model, **cfg.model_args).num_classes == 7, path.name
+
+
+def test_full_disk_fails_before_training(fer_csv, tmp_path, monkeypatch):
+    import shutil
+
+    from training import train as train_module
+
+    free = shutil.disk_usage(tmp_path).free
+    monkeypatch.setattr(train_module, "MIN_FREE_BYTES", free + 2**40)  # "need" more than there is
+    with pytest.raises(SystemExit, match="MiB free"):
+        train(tiny_config(fer_csv, tmp_path / "run"))
+    assert not (tmp_path / "run" / "last.pt").exists()
