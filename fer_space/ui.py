@@ -289,7 +289,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
             cam_stats = gr.Markdown()
             session = gr.State(None)
             cam.stream(lambda *a: stream_frame(catalog, live_detector, *a), [cam, session, cam_model, detect_every],
-                       [cam_out, session, cam_stats], stream_every=0.1, time_limit=600, concurrency_limit=4,
+                       [cam_out, session, cam_stats], stream_every=0.04, time_limit=600, concurrency_limit=4,
                        api_visibility="private")
 
         with gr.Tab("Video"):

@@ -140,18 +140,24 @@ def _chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_browser_sees_tabs_and_an_annotated_result(app_url, examples):
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]
+
+
+def _require_browser():
     if not _chromium():
         if os.environ.get("FER_REQUIRE_BROWSER"):
             pytest.fail("FER_REQUIRE_BROWSER is set but no chromium is installed")
         pytest.skip("no chromium (apt-get install chromium)")
+
+
+def test_browser_sees_tabs_and_an_annotated_result(app_url, examples):
+    _require_browser()
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(app_url, wait_until="domcontentloaded")
         page.get_by_role("tab", name="About").wait_for(timeout=60_000)
@@ -228,3 +234,42 @@ def test_eight_concurrent_users_get_their_own_answers(app_url, examples):
         answered = list(pool.map(user, range(8)))
     assert errors == []
     assert sum(answered) >= 150
+
+
+def _face_y4m(path, examples, frames=20):
+    """A raw video file Chromium can play as its fake camera: the astronaut at 640x480."""
+    import cv2
+
+    from fer_space.images import load_image
+
+    canvas = np.zeros((480, 640, 3), np.uint8)
+    canvas[:, 64:576] = load_image(examples / "skimage_astronaut.png")[:480]
+    yuv = cv2.cvtColor(canvas, cv2.COLOR_RGB2YUV_I420).tobytes()
+    with open(path, "wb") as f:
+        f.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            f.write(b"FRAME\n" + yuv)
+    return path
+
+
+def test_browser_webcam_streams_tracked_labels(app_url, examples, tmp_path):
+    """The webcam tab in Chromium with a fake camera showing a face: annotated frames come back live."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    camera = _face_y4m(tmp_path / "face.y4m", examples)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=[
+            *BROWSER_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}"])
+        page = browser.new_context(permissions=["camera"], viewport={"width": 1280, "height": 900}).new_page()
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Webcam").click()
+        page.locator("text=Click to Access Webcam >> visible=true").first.click()
+        page.locator("button:has-text('Record'):visible").first.click()
+        stats = page.get_by_text("FPS ·")
+        stats.wait_for(timeout=60_000)
+        page.wait_for_function("() => /#1 \\w+ \\d+%/.test(document.body.innerText)", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "app-webcam-tab.png"))
+        assert float(stats.inner_text().split()[0]) > 0
+        browser.close()
