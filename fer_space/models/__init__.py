@@ -19,11 +19,9 @@ ARCHITECTURES: dict[str, type[FERClassifier]] = {
 # Named presets: registry name -> (architecture, constructor arguments).
 # The seed's CPU-scale reproduction: 48 px grey faces, small Swin and ResNet of matching widths.
 _NANO_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,)}
-_NANO_SWIN = {
-    "swin_embed_dim": 32, "swin_depths": (2, 2, 2), "swin_heads": (2, 4, 8), "patch_size": 2, "window_size": 6
-}
-_NANO_RESNET = {"resnet_block": "basic", "resnet_layers": (1, 1, 1, 1), "resnet_channels": (32, 64, 128, 256),
-                "resnet_stem_width": 32}
+_NANO_SWIN = {"swin": {"embed_dim": 32, "depths": [2, 2, 2], "num_heads": [2, 4, 8], "patch_size": 2,
+                       "window_size": 6}}
+_NANO_RESNET = {"resnet": {"block": "basic", "layers": [1, 1, 1, 1], "channels": [32, 64, 128, 256], "stem_width": 32}}
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "swin_se_resnet": ("swin_se_resnet", {}),

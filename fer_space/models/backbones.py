@@ -10,31 +10,36 @@ from torch import nn
 
 BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
-# Standard shapes that have ImageNet weights in timm.
-SWIN_T = {"embed_dim": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24), "patch_size": 4, "window_size": 7}
-RESNET50 = {"block": "bottleneck", "layers": (3, 4, 6, 3), "channels": (64, 128, 256, 512), "stem_width": 64}
+# Branch shapes. The defaults are the standard shapes that have ImageNet weights in timm; a model's
+# ``swin``/``resnet`` config overrides any of these keys.
+SWIN_T = {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "patch_size": 4, "window_size": 7}
+RESNET50 = {"block": "bottleneck", "layers": [3, 4, 6, 3], "channels": [64, 128, 256, 512], "stem_width": 64}
 
 
-def swin_backbone(
-    *, img_size: int, in_chans: int, embed_dim: int, depths, num_heads, patch_size: int, window_size: int,
-    drop_path_rate: float,
-) -> SwinTransformer:
-    """A timm Swin Transformer without head; ``forward_features`` gives an NHWC map."""
+def branch_config(defaults: dict, overrides: dict | None) -> dict:
+    """The defaults updated with ``overrides``; unknown keys are an error."""
+    unknown = set(overrides or {}) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown branch settings {sorted(unknown)}; known: {sorted(defaults)}")
+    return {**defaults, **(overrides or {})}
+
+
+def swin_backbone(swin: dict, *, img_size: int, in_chans: int, drop_path_rate: float) -> SwinTransformer:
+    """A timm Swin Transformer without head (``swin``: SWIN_T keys); ``forward_features`` gives NHWC."""
     return SwinTransformer(
-        img_size=img_size, patch_size=patch_size, in_chans=in_chans, num_classes=0, embed_dim=embed_dim,
-        depths=tuple(depths), num_heads=tuple(num_heads), window_size=window_size, drop_path_rate=drop_path_rate,
+        img_size=img_size, patch_size=swin["patch_size"], in_chans=in_chans, num_classes=0,
+        embed_dim=swin["embed_dim"], depths=tuple(swin["depths"]), num_heads=tuple(swin["num_heads"]),
+        window_size=swin["window_size"], drop_path_rate=drop_path_rate,
     )
 
 
-def resnet_backbone(
-    *, in_chans: int, block: str, layers, channels, stem_width: int, drop_path_rate: float
-) -> ResNet:
-    """A timm ResNet without head; ``forward`` gives globally average-pooled features."""
-    if block not in BLOCKS:
-        raise ValueError(f"resnet block must be one of {sorted(BLOCKS)}, got {block!r}")
+def resnet_backbone(resnet: dict, *, in_chans: int, drop_path_rate: float) -> ResNet:
+    """A timm ResNet without head (``resnet``: RESNET50 keys); ``forward`` gives pooled features."""
+    if resnet["block"] not in BLOCKS:
+        raise ValueError(f"resnet block must be one of {sorted(BLOCKS)}, got {resnet['block']!r}")
     return ResNet(
-        block=BLOCKS[block], layers=tuple(layers), channels=tuple(channels), in_chans=in_chans, num_classes=0,
-        stem_width=stem_width, drop_path_rate=drop_path_rate,
+        block=BLOCKS[resnet["block"]], layers=tuple(resnet["layers"]), channels=tuple(resnet["channels"]),
+        in_chans=in_chans, num_classes=0, stem_width=resnet["stem_width"], drop_path_rate=drop_path_rate,
     )
 
 

@@ -67,6 +67,10 @@ class FERClassifier(
         self.std = tuple(float(s) for s in std)
         self.crop_margin = float(crop_margin)
 
+    def record_config(self, **values: Any) -> None:
+        """Store effective values (e.g. filled-in defaults) in the config written to ``config.json``."""
+        self._hub_mixin_config = {**getattr(self, "_hub_mixin_config", {}), **values}
+
     @property
     def num_classes(self) -> int:
         return len(self.labels)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbones import RESNET50, SWIN_T, load_imagenet, resnet_backbone, swin_backbone
+from .backbones import RESNET50, SWIN_T, branch_config, load_imagenet, resnet_backbone, swin_backbone
 from .base import IMAGENET_MEAN, IMAGENET_STD, FERClassifier
 
 
@@ -17,11 +17,7 @@ class SwinClassifier(FERClassifier):
     def __init__(
         self,
         *,
-        swin_embed_dim: int = SWIN_T["embed_dim"],
-        swin_depths: tuple[int, ...] | list[int] = SWIN_T["depths"],
-        swin_heads: tuple[int, ...] | list[int] = SWIN_T["num_heads"],
-        patch_size: int = SWIN_T["patch_size"],
-        window_size: int = SWIN_T["window_size"],
+        swin: dict | None = None,
         drop_rate: float = 0.3,
         drop_path_rate: float = 0.1,
         id2label: dict[str, str] | None = None,
@@ -34,10 +30,9 @@ class SwinClassifier(FERClassifier):
         super().__init__(
             id2label=id2label, img_size=img_size, in_chans=in_chans, mean=mean, std=std, crop_margin=crop_margin
         )
-        self.swin = swin_backbone(
-            img_size=img_size, in_chans=in_chans, embed_dim=swin_embed_dim, depths=swin_depths,
-            num_heads=swin_heads, patch_size=patch_size, window_size=window_size, drop_path_rate=drop_path_rate,
-        )
+        swin = branch_config(SWIN_T, swin)
+        self.record_config(swin=swin)
+        self.swin = swin_backbone(swin, img_size=img_size, in_chans=in_chans, drop_path_rate=drop_path_rate)
         self.head = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(self.swin.num_features, self.num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,10 +50,7 @@ class ResNetClassifier(FERClassifier):
     def __init__(
         self,
         *,
-        resnet_block: str = RESNET50["block"],
-        resnet_layers: tuple[int, ...] | list[int] = RESNET50["layers"],
-        resnet_channels: tuple[int, ...] | list[int] = RESNET50["channels"],
-        resnet_stem_width: int = RESNET50["stem_width"],
+        resnet: dict | None = None,
         drop_rate: float = 0.3,
         drop_path_rate: float = 0.0,
         id2label: dict[str, str] | None = None,
@@ -71,10 +63,9 @@ class ResNetClassifier(FERClassifier):
         super().__init__(
             id2label=id2label, img_size=img_size, in_chans=in_chans, mean=mean, std=std, crop_margin=crop_margin
         )
-        self.resnet = resnet_backbone(
-            in_chans=in_chans, block=resnet_block, layers=resnet_layers, channels=resnet_channels,
-            stem_width=resnet_stem_width, drop_path_rate=drop_path_rate,
-        )
+        resnet = branch_config(RESNET50, resnet)
+        self.record_config(resnet=resnet)
+        self.resnet = resnet_backbone(resnet, in_chans=in_chans, drop_path_rate=drop_path_rate)
         self.head = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(self.resnet.num_features, self.num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,15 @@ import torch
 from timm.layers import ConvNormAct, SEModule
 from torch import nn
 
-from .backbones import RESNET50, SWIN_T, load_imagenet, resnet_backbone, swin_backbone, swin_feature_map
+from .backbones import (
+    RESNET50,
+    SWIN_T,
+    branch_config,
+    load_imagenet,
+    resnet_backbone,
+    swin_backbone,
+    swin_feature_map,
+)
 from .base import IMAGENET_MEAN, IMAGENET_STD, FERClassifier
 
 
@@ -33,26 +41,20 @@ class SplitConv(nn.Module):
 
 
 class SwinSEResNet(FERClassifier):
-    """The two-branch hybrid; defaults are the full-size model (Swin-T + ResNet-50 at 224 px)."""
+    """The two-branch hybrid; defaults are the full-size model (Swin-T + ResNet-50 at 224 px).
+    ``swin`` / ``resnet`` override keys of ``SWIN_T`` / ``RESNET50`` (see ``backbones``)."""
 
     architecture = "swin_se_resnet"
 
     def __init__(
         self,
         *,
-        swin_embed_dim: int = SWIN_T["embed_dim"],
-        swin_depths: tuple[int, ...] | list[int] = SWIN_T["depths"],
-        swin_heads: tuple[int, ...] | list[int] = SWIN_T["num_heads"],
-        patch_size: int = SWIN_T["patch_size"],
-        window_size: int = SWIN_T["window_size"],
+        swin: dict | None = None,
+        resnet: dict | None = None,
         se_reduction: int = 16,
         split_groups: int = 4,
         split_kernel: int = 3,
         pool_size: int = 2,
-        resnet_block: str = RESNET50["block"],
-        resnet_layers: tuple[int, ...] | list[int] = RESNET50["layers"],
-        resnet_channels: tuple[int, ...] | list[int] = RESNET50["channels"],
-        resnet_stem_width: int = RESNET50["stem_width"],
         drop_rate: float = 0.3,
         drop_path_rate: float = 0.1,
         id2label: dict[str, str] | None = None,
@@ -65,18 +67,14 @@ class SwinSEResNet(FERClassifier):
         super().__init__(
             id2label=id2label, img_size=img_size, in_chans=in_chans, mean=mean, std=std, crop_margin=crop_margin
         )
-        self.swin = swin_backbone(
-            img_size=img_size, in_chans=in_chans, embed_dim=swin_embed_dim, depths=swin_depths,
-            num_heads=swin_heads, patch_size=patch_size, window_size=window_size, drop_path_rate=drop_path_rate,
-        )
+        swin, resnet = branch_config(SWIN_T, swin), branch_config(RESNET50, resnet)
+        self.record_config(swin=swin, resnet=resnet)
+        self.swin = swin_backbone(swin, img_size=img_size, in_chans=in_chans, drop_path_rate=drop_path_rate)
         swin_chans = self.swin.num_features
         self.se = SEModule(swin_chans, rd_ratio=1 / se_reduction)
         self.split_conv = SplitConv(swin_chans, split_groups, split_kernel)
         self.mean_pool = nn.AvgPool2d(pool_size, stride=pool_size)
-        self.resnet = resnet_backbone(
-            in_chans=in_chans, block=resnet_block, layers=resnet_layers, channels=resnet_channels,
-            stem_width=resnet_stem_width, drop_path_rate=drop_path_rate,
-        )
+        self.resnet = resnet_backbone(resnet, in_chans=in_chans, drop_path_rate=drop_path_rate)
         grid = self.swin.layers[-1].output_resolution[0] // pool_size
         self.num_features = swin_chans * grid * grid + self.resnet.num_features
         self.head = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(self.num_features, self.num_classes))
