@@ -17,12 +17,14 @@ import numpy as np
 import torch
 from facenet_pytorch import MTCNN
 
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
+
 
 @dataclass(frozen=True)
 class Face:
     """One detected face, in pixel coordinates of the image it was found in."""
 
-    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    box: Box
     score: float
     landmarks: np.ndarray | None = None  # (5, 2) x, y
 

@@ -46,10 +46,11 @@ class FaceResult:
 
 @dataclass
 class Prediction:
-    """All faces of one image, the decoded RGB image and the time each stage took."""
+    """All faces of one image, the decoded RGB image, the face crops and the time each stage took."""
 
     faces: list[FaceResult]
     image: np.ndarray = field(repr=False)
+    crops: list[np.ndarray] = field(repr=False)
     timing_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -140,11 +141,12 @@ class Predictor:
         t1 = time.perf_counter()
         faces = self.detector.detect(rgb)
         t2 = time.perf_counter()
-        probs = self.classify_faces(self.crops(rgb, faces, align))
+        crops = self.crops(rgb, faces, align)
+        probs = self.classify_faces(crops)
         t3 = time.perf_counter()
         timing = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}
-        return Prediction(self.results(faces, probs), rgb, {k: round(v, 1) for k, v in timing.items()})
+        return Prediction(self.results(faces, probs), rgb, crops, {k: round(v, 1) for k, v in timing.items()})
 
     def predict(self, image: Any, *, bgr: bool = False) -> list[FaceResult]:
         """``FaceResult`` for every face of ``image``, largest face first; ``[]`` when none."""

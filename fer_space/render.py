@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from .faces import Box
 from .predictor import FaceResult
 
 # RGB colour per emotion, readable on photos and distinct for colour-blind viewers (Okabe-Ito).
@@ -19,22 +20,28 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "sad": (0, 114, 178),
     "surprise": (86, 180, 233),
 }
+NEUTRAL_BOX = (255, 255, 255)
 
 
-def annotate(rgb: np.ndarray, faces: Sequence[FaceResult], captions: Sequence[str] | None = None) -> np.ndarray:
-    """A copy of ``rgb`` with each face boxed and captioned (default caption: ``label 87%``).
-    Line width and text size follow the image size, so small and large images stay legible."""
+def annotate(rgb: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
+    """A copy of ``rgb`` with each face boxed in its emotion's colour and captioned ``label 87%``."""
+    return draw_boxes(rgb, [f.box for f in faces], [f"{f.label} {f.confidence:.0%}" for f in faces],
+                      [COLOURS[f.label] for f in faces])
+
+
+def draw_boxes(rgb: np.ndarray, boxes: Sequence[Box], captions: Sequence[str],
+               colours: Sequence[tuple[int, int, int]]) -> np.ndarray:
+    """A copy of ``rgb`` with captioned boxes. Line width and text size follow the image size, so
+    small and large images stay legible."""
     out = rgb.copy()
     h, w = out.shape[:2]
     unit = max(h, w) / 640
     thickness = max(1, round(2 * unit))
     font_scale = max(0.4, 0.6 * unit)
     font = cv2.FONT_HERSHEY_SIMPLEX
-    for i, face in enumerate(faces):
-        colour = COLOURS.get(face.label, (255, 255, 255))
-        x1, y1, x2, y2 = (round(v) for v in face.box)
+    for box, text, colour in zip(boxes, captions, colours, strict=True):
+        x1, y1, x2, y2 = (round(v) for v in box)
         cv2.rectangle(out, (x1, y1), (x2, y2), colour, thickness, cv2.LINE_AA)
-        text = captions[i] if captions else f"{face.label} {face.confidence:.0%}"
         (tw, th), base = cv2.getTextSize(text, font, font_scale, max(1, thickness // 2))
         ty = y1 - 4 if y1 - th - base - 4 >= 0 else min(h - 1, y2 + th + base + 4)
         tx = min(max(0, x1), max(0, w - tw - 4))

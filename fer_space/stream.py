@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .faces import Face, FaceDetector
-from .predictor import FaceResult, Predictor
-from .render import annotate
+from .predictor import Predictor
+from .render import COLOURS, draw_boxes
 from .tracking import FaceTracker, Track
 
 # Webcam faces are large and near: a coarse pyramid on a half-size frame finds them in ~10-30 ms.
@@ -58,8 +58,9 @@ class StreamSession:
         probs = self.predictor.classify_faces(self.predictor.crops(rgb, self._faces))
         tracks = self.tracker.update([f.box for f in self._faces], probs, [f.score for f in self._faces],
                                      [f.landmarks for f in self._faces])
-        shown = [FaceResult(t.box, t.score, t.label, t.confidence, {}) for t in tracks]
-        annotated = annotate(rgb, shown, [f"#{t.track_id} {t.label} {t.confidence:.0%}" for t in tracks])
+        annotated = draw_boxes(rgb, [t.box for t in tracks],
+                               [f"#{t.track_id} {t.label} {t.confidence:.0%}" for t in tracks],
+                               [COLOURS[t.label] for t in tracks])
         now = time.perf_counter()
         self._times.append(now)
         self._latencies.append((now - start) * 1e3)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .faces import Box
 from .labels import EMOTIONS
-
-Box = tuple[float, float, float, float]
 
 
 def iou(a: Box, b: Box) -> float:

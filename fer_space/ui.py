@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import cv2
 import gradio as gr
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from .catalog import DEFAULT_NAME, ModelCatalog
 from .errors import FERError, ModelLoadError
 from .labels import EMOTIONS
 from .predictor import Predictor
-from .render import annotate
+from .render import NEUTRAL_BOX, annotate, draw_boxes
 from .stream import StreamSession, stream_detector
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -28,14 +29,16 @@ EXAMPLE_FILES = ["skimage_astronaut.png", "max_group.jpeg", "max_happy-baby.jpeg
                  "max_sad-baby.jpeg", "max_angry.jpg", "singnet_laos.jpg", "singnet_classroom_in_tanzania.jpg"]
 MAX_FILE_SIZE = "50mb"
 MAX_VIDEO_SECONDS = 60
-VIDEO_DIR = Path(tempfile.gettempdir()) / "fer_space_video"
+# Our output files live beside Gradio's cache and are deleted after an hour, like it.
+OUTPUT_DIR = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio") / "fer_space"
+OUTPUT_TTL_S = 3600
 
 CREDITS = """**Example photos**: NASA (Eileen Collins, public domain; no endorsement implied); Pexels photos via
 IBM's MAX-Facial-Emotion-Classifier (CC0 / Pexels License); pixnio, Pixabay, publicdomainpictures.net and
 pxhere photos via singnet/face-services (public domain / no attribution required). Full list: `examples/LICENSES.md`."""
 
-PRIVACY = """**Privacy**: images, webcam frames and videos are processed in memory on this server and are not
-stored by the app. Gradio keeps uploads and outputs in its temporary cache, which is deleted hourly."""
+PRIVACY = """**Privacy**: images, webcam frames and videos are processed on this server and kept nowhere but in
+the temporary cache (Gradio's, and the app's result files beside it), which is deleted after an hour."""
 
 
 class UploadedImage(gr.Image):
@@ -85,6 +88,22 @@ def _as_rgb(image) -> np.ndarray:
         raise gr.Error(f"Cannot read this image: {exc}") from exc
 
 
+def _jpeg_files(images: list[np.ndarray]) -> list[str]:
+    """Write RGB images as JPEG files of this request and return their paths.
+
+    Returning paths rather than arrays matters under load: Gradio saves returned arrays to a path
+    named by their content and rewrites it in place, so two users getting the same picture (the
+    same example clicked) could download a half-written file; files are copied into its cache
+    atomically instead."""
+    folder = _fresh_output_dir()
+    paths = []
+    for i, rgb in enumerate(images):
+        path = folder / f"{i}.jpg"
+        cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        paths.append(str(path))
+    return paths
+
+
 # ---- Image tab ---------------------------------------------------------------------------------
 def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool):
     """Annotated image, face crops, probabilities of the first face, the CLI JSON, all faces' probabilities."""
@@ -98,17 +117,11 @@ def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool):
               "faces": [f.to_dict() for f in faces], "timing_ms": prediction.timing_ms}
     if not faces:
         gr.Warning("No face found. Try a larger, frontal, well-lit face.")
-        return rgb, [], None, record, []
-    crops = predictor.crops(rgb, [_face_of(f) for f in faces], align)
+        return _jpeg_files([rgb])[0], [], None, record, []
+    annotated, *crops = _jpeg_files([annotate(rgb, faces), *prediction.crops])
     gallery = [(c, f"#{i + 1} {f.label} {f.confidence:.0%}") for i, (c, f) in enumerate(zip(crops, faces, strict=True))]
     probs = [f.probabilities for f in faces]
-    return annotate(rgb, faces), gallery, probs[0], record, probs
-
-
-def _face_of(result):
-    from .faces import Face
-
-    return Face(result.box, result.detection_score, None if result.landmarks is None else np.asarray(result.landmarks))
+    return annotated, gallery, probs[0], record, probs
 
 
 def select_face(probs: list[dict], evt: gr.SelectData):
@@ -131,13 +144,16 @@ def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession 
 
 
 # ---- Video tab ---------------------------------------------------------------------------------
-def _fresh_video_dir() -> Path:
-    """A new output folder; folders older than an hour are removed."""
-    VIDEO_DIR.mkdir(parents=True, exist_ok=True)
-    for old in VIDEO_DIR.iterdir():
-        if time.time() - old.stat().st_mtime > 3600:
-            shutil.rmtree(old, ignore_errors=True)
-    path = VIDEO_DIR / uuid.uuid4().hex
+def _fresh_output_dir() -> Path:
+    """A new folder for one request's output files; folders older than ``OUTPUT_TTL_S`` are removed."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    for old in OUTPUT_DIR.iterdir():
+        try:
+            if time.time() - old.stat().st_mtime > OUTPUT_TTL_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # removed by a concurrent request
+            pass
+    path = OUTPUT_DIR / uuid.uuid4().hex
     path.mkdir()
     return path
 
@@ -149,7 +165,7 @@ def analyse_video(catalog: ModelCatalog, video, model_name: str, progress=gr.Pro
         raise gr.Error("Upload a short video first.")
     predictor = _get(catalog, model_name)
     try:
-        result = process_video(video, predictor, _fresh_video_dir(), max_seconds=MAX_VIDEO_SECONDS,
+        result = process_video(video, predictor, _fresh_output_dir(), max_seconds=MAX_VIDEO_SECONDS,
                                progress=lambda f: progress(f, desc="analysing frames"))
     except FERError as exc:
         raise gr.Error(str(exc)) from exc
@@ -210,10 +226,8 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
             rows.append({"face": i + 1, "model": name, "label": EMOTIONS[best], "confidence": round(float(p[best]), 3),
                          "latency_ms": round(ms / max(1, len(faces)), 1),
                          **{e: round(float(v), 3) for e, v in zip(EMOTIONS, p, strict=True)}})
-    from .predictor import FaceResult
-
-    boxes = [FaceResult(f.box, f.score, "neutral", 1.0, {}) for f in faces]
-    annotated = annotate(rgb, boxes, [f"face {i + 1}" for i in range(len(faces))])
+    annotated = _jpeg_files([draw_boxes(rgb, [f.box for f in faces], [f"face {i + 1}" for i in range(len(faces))],
+                                        [NEUTRAL_BOX] * len(faces))])[0]
     table = pd.DataFrame(rows, columns=["face", "model", "label", "confidence", "latency_ms", *EMOTIONS])
     return annotated, table, "\n".join(info)
 
