@@ -88,6 +88,20 @@ def _as_rgb(image) -> np.ndarray:
         raise gr.Error(f"Cannot read this image: {exc}") from exc
 
 
+def _fresh_output_dir() -> Path:
+    """A new folder for one request's output files; folders older than ``OUTPUT_TTL_S`` are removed."""
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    for old in OUTPUT_DIR.iterdir():
+        try:
+            if time.time() - old.stat().st_mtime > OUTPUT_TTL_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:  # removed by a concurrent request
+            pass
+    path = OUTPUT_DIR / uuid.uuid4().hex
+    path.mkdir()
+    return path
+
+
 def _jpeg_files(images: list[np.ndarray]) -> list[str]:
     """Write RGB images as JPEG files of this request and return their paths.
 
@@ -144,20 +158,6 @@ def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession 
 
 
 # ---- Video tab ---------------------------------------------------------------------------------
-def _fresh_output_dir() -> Path:
-    """A new folder for one request's output files; folders older than ``OUTPUT_TTL_S`` are removed."""
-    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
-    for old in OUTPUT_DIR.iterdir():
-        try:
-            if time.time() - old.stat().st_mtime > OUTPUT_TTL_S:
-                shutil.rmtree(old, ignore_errors=True)
-        except FileNotFoundError:  # removed by a concurrent request
-            pass
-    path = OUTPUT_DIR / uuid.uuid4().hex
-    path.mkdir()
-    return path
-
-
 def analyse_video(catalog: ModelCatalog, video, model_name: str, progress=gr.Progress()):  # noqa: B008
     from .video import process_video
 
