@@ -263,3 +263,17 @@ def test_full_disk_fails_before_training(fer_csv, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="MiB free"):
         train(tiny_config(fer_csv, tmp_path / "run"))
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_embed_remeasures_single_pass_and_writes_a_card(fer_csv, tmp_path):
+    from training.embed import embed
+
+    run = tmp_path / "run"
+    train(tiny_config(fer_csv, run, epochs=1, tta_flip=True))
+    target = tmp_path / "weights"
+    embed(run, target=target, data=str(fer_csv))
+    metrics = json.loads((target / "metrics.json").read_text())
+    assert metrics["tta_flip"] is False and metrics["split"] == "PublicTest" and metrics["n"] == 21
+    assert "accuracy_with_flip_tta" in metrics
+    assert {"model.safetensors", "config.json", "README.md", "confusion.png"} <= {p.name for p in target.iterdir()}
+    assert Predictor.from_pretrained(str(target), device="cpu").source.metrics["accuracy"] == metrics["accuracy"]

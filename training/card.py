@@ -107,7 +107,9 @@ def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: 
         emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
         img_size=model.img_size, colour="grey" if model.in_chans == 1 else "RGB", dataset=pretty, split=split,
         n=metrics["n"], epoch=metrics.get("epoch", "?"),
-        tta=", with horizontal-flip test-time averaging" if metrics.get("tta_flip") else "",
+        tta=", with horizontal-flip test-time averaging" if metrics.get("tta_flip") else (
+            f", single pass as the app runs it (with flip averaging: accuracy {metrics['accuracy_with_flip_tta']:.4f})"
+            if "accuracy_with_flip_tta" in metrics else ""),
         accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
         f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
         command=command or "(see train_config.json)",

@@ -1,12 +1,15 @@
-"""Make a trained run the embedded default: ``python -m training.embed runs/compact_fer2013``.
+"""Make a trained run the embedded default: ``python -m training.embed runs/compact_fer2013 [--data CSV]``.
 
-Writes the model card, then copies ``best/`` (weights, config, card, metrics, pictures) into
-``fer_space/weights`` in one swap, after checking that it loads strictly and is small enough.
+With ``--data``, the metrics are measured again on the validation split the way the app runs the
+model (one pass, no flip averaging); the training's flip-averaged accuracy is kept beside them.
+Then the model card is written and ``best/`` (weights, config, card, metrics, pictures) is copied
+into ``fer_space/weights`` in one swap, after checking that it loads strictly and is small enough.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -17,17 +20,34 @@ from fer_space.sources import EMBEDDED_DIR
 
 from .card import write_card
 from .checkpoint import swap_dir
+from .data import load_faces
+from .evaluate import evaluate_arrays
 
 MAX_BYTES = 20 * 2**20
 FILES = ("model.safetensors", "config.json", "README.md", "metrics.json", "train_config.json", "curves.png",
          "confusion.png")
 
 
-def embed(run_dir: Path, target: Path = EMBEDDED_DIR) -> Path:
+def remeasure(best: Path, data: str) -> None:
+    """Rewrite ``best/metrics.json`` with single-pass metrics on the same split (flip TTA kept aside)."""
+    old = json.loads((best / "metrics.json").read_text())
+    model = load_model(best)
+    faces = load_faces(data, size=max(48, model.img_size), grey=model.in_chans == 1).split(old["split"])
+    new = {**{k: old[k] for k in ("epoch", "split") if k in old}, "data": data, "tta_flip": False,
+           **evaluate_arrays(model, faces, tta_flip=False)}
+    if old.get("tta_flip"):
+        new["accuracy_with_flip_tta"] = old["accuracy"]
+        new["f1_weighted_with_flip_tta"] = old["f1_weighted"]
+    (best / "metrics.json").write_text(json.dumps(new, indent=2))
+
+
+def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -> Path:
     """Copy ``run_dir/best`` into ``target`` (the package's embedded model folder)."""
-    write_card(run_dir, repo_hint="embedded")
     best = run_dir / "best"
     load_model(best)  # refuses anything that does not load strictly
+    if data:
+        remeasure(best, data)
+    write_card(run_dir, repo_hint="embedded")
     size = (best / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; the embedded model must stay under 20 MiB")
@@ -43,8 +63,9 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.embed", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", type=Path)
+    p.add_argument("--data", help="measure the metrics again on this data set's validation split (single pass)")
     args = p.parse_args(argv)
-    print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir)}")
+    print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir, data=args.data)}")
     return 0
 
 
