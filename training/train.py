@@ -101,7 +101,8 @@ def load_data(cfg: TrainConfig, model: FERClassifier) -> tuple[FaceArrays, np.nd
     return train, targets, val
 
 
-def make_loader(cfg: TrainConfig, model: FERClassifier, train: FaceArrays, targets: np.ndarray) -> DataLoader:
+def make_loader(cfg: TrainConfig, model: FERClassifier, train: FaceArrays, targets: np.ndarray,
+                device: torch.device) -> DataLoader:
     dataset = FaceDataset(train.images, targets, train_transform(model, cfg.augment))
     generator = torch.Generator()
     sampler = None
@@ -118,6 +119,7 @@ def make_loader(cfg: TrainConfig, model: FERClassifier, train: FaceArrays, targe
         num_workers=cfg.workers,
         drop_last=len(dataset) > cfg.batch_size,
         persistent_workers=cfg.workers > 0,
+        pin_memory=device.type == "cuda",
     )
 
 
@@ -150,7 +152,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict:
     model = build_model(cfg)
     train_faces, targets, val_faces = load_data(cfg, model)
     model.to(device)
-    loader = make_loader(cfg, model, train_faces, targets)
+    loader = make_loader(cfg, model, train_faces, targets, device)
     optimizer = make_optimizer(cfg, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg, len(loader)))
     class_weight = None
