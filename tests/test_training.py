@@ -71,20 +71,25 @@ def test_fer2013_reader_maps_labels_and_splits(fer_csv, tmp_path):
         read_fer2013_csv(fer_csv, usage="PrivateTest")
 
 
-def test_ferplus_soft_labels_align_by_row(fer_csv, tmp_path):
-    faces = read_fer2013_csv(fer_csv).split("PublicTest")
-    votes = tmp_path / "fer2013new.csv"
-    with open(votes, "w", newline="") as f:
+def make_ferplus_csv(path, rows=77, not_a_face=60):
+    """FER+ votes: 8 happiness + 2 neutral on every row, except one row voted "not a face"."""
+    with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["Usage", "Image name", "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear",
                     "contempt", "unknown", "NF"])
-        for i in range(77):
+        for i in range(rows):
             row = [0] * 10
-            if i == 60:
-                row[9] = 10  # NF: not a face
+            if i == not_a_face:
+                row[9] = 10
             else:
-                row[1], row[0] = 8, 2  # 8 happiness, 2 neutral
+                row[1], row[0] = 8, 2
             w.writerow(["x", f"fer{i:07d}.png", *row])
+    return path
+
+
+def test_ferplus_soft_labels_align_by_row(fer_csv, tmp_path):
+    faces = read_fer2013_csv(fer_csv).split("PublicTest")
+    votes = make_ferplus_csv(tmp_path / "fer2013new.csv")
     soft = ferplus_soft_labels(faces, votes)
     assert soft.shape == (21, 7)
     np.testing.assert_allclose(soft.sum(1), 1)
@@ -277,3 +282,9 @@ def test_embed_remeasures_single_pass_and_writes_a_card(fer_csv, tmp_path):
     assert "accuracy_with_flip_tta" in metrics
     assert {"model.safetensors", "config.json", "README.md", "confusion.png"} <= {p.name for p in target.iterdir()}
     assert Predictor.from_pretrained(str(target), device="cpu").source.metrics["accuracy"] == metrics["accuracy"]
+
+
+def test_training_on_ferplus_soft_labels(fer_csv, tmp_path):
+    votes = make_ferplus_csv(tmp_path / "fer2013new.csv")
+    result = train(tiny_config(fer_csv, tmp_path / "run", epochs=1, ferplus_votes=str(votes)))
+    assert result["epochs_run"] == 1 and 0 <= result["best"] <= 1
