@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
 from .errors import ModelLoadError
@@ -26,6 +27,7 @@ SEED_REPOS = {
 DEFAULT_NAME = "Compact CNN (embedded default)"
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
+RETRY_AFTER_S = 300  # a model that failed to load is tried again after this long
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Entry:
     revision: str | None = None
     state: str = "pending"
     reason: str = ""
+    failed_at: float = 0.0
     predictor: Predictor | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -67,8 +70,19 @@ class ModelCatalog:
     def names(self) -> list[str]:
         return list(self.entries)
 
+    def default_name(self) -> str:
+        """``$FER_MODEL_REPO``'s entry when it loads (this may wait for the Hub), else the embedded default."""
+        first = next(iter(self.entries))
+        if first != DEFAULT_NAME and DEFAULT_NAME in self.entries:
+            self._load(self.entries[first])
+            if self.entries[first].predictor is None:
+                return DEFAULT_NAME
+        return first
+
     def _load(self, entry: Entry) -> None:
         with entry.lock:
+            if entry.state == "failed" and time.monotonic() - entry.failed_at > RETRY_AFTER_S:
+                entry.state = "pending"  # the Hub may be back
             if entry.state not in ("pending", "loading"):
                 return
             entry.state = "loading"
@@ -77,7 +91,7 @@ class ModelCatalog:
                 entry.predictor = Predictor(model, source=source, detector=self.detector, device=self.device)
                 entry.state = "ready"
             except ModelLoadError as exc:
-                entry.state, entry.reason = "failed", str(exc)
+                entry.state, entry.reason, entry.failed_at = "failed", str(exc), time.monotonic()
 
     def preload(self, names: list[str] | None = None) -> None:
         """Start loading models in background threads (returns at once)."""
@@ -95,7 +109,7 @@ class ModelCatalog:
         return entry.predictor
 
     def status(self, name: str) -> tuple[str, str]:
-        """(state, reason) without waiting: pending while another thread is still loading it."""
+        """(state, reason) without waiting: pending, loading, ready or failed."""
         entry = self.entries[name]
         return entry.state, entry.reason
 

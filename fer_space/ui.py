@@ -63,18 +63,22 @@ def _metrics_line(predictor: Predictor) -> str:
             f"({m.get('n', '?')} faces)")
 
 
-def _model_banner(catalog: ModelCatalog) -> str:
+def _model_banner(catalog: ModelCatalog, name: str) -> str:
     try:
-        p = catalog.get(DEFAULT_NAME)
+        p = catalog.get(name)
     except ModelLoadError as exc:
         return f"⚠️ **No trained model is available**: {exc}. Predictions are disabled."
-    return (f"Model in use: **{DEFAULT_NAME}** — `{p.model.architecture}`, {p.model.img_size} px "
+    fallback = ""
+    first = catalog.names()[0]
+    if name != first:
+        fallback = f" ({first} could not be loaded: {' '.join(catalog.status(first)[1].split())[:300]})"
+    return (f"Model in use: **{name}**{fallback} — `{p.model.architecture}`, {p.model.img_size} px "
             f"{'grey' if p.model.in_chans == 1 else 'RGB'} — {_metrics_line(p)} (validation split; see About).")
 
 
 def _get(catalog: ModelCatalog, name: str) -> Predictor:
     try:
-        return catalog.get(name or DEFAULT_NAME)
+        return catalog.get(name or catalog.default_name())
     except ModelLoadError as exc:
         raise gr.Error(str(exc)) from exc
 
@@ -262,6 +266,7 @@ emotions: the model reads faces, not minds. Do not use it to make decisions abou
 def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
     """The whole app. ``catalog`` defaults to the embedded model plus the configured Hub models."""
     catalog = catalog or ModelCatalog()
+    default = catalog.default_name()
     catalog.preload()
     live_detector = stream_detector(str(catalog.device))
     names = catalog.names()
@@ -269,13 +274,13 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
 
     with gr.Blocks(title="Facial expression recognition", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         gr.Markdown("# Facial expression recognition\nSwin-SE-ResNet and friends: every face, 7 expressions.")
-        banner = gr.Markdown(_model_banner(catalog))
+        banner = gr.Markdown(_model_banner(catalog, default))
         with gr.Tab("Image"):
             with gr.Row():
                 with gr.Column():
                     image_in = UploadedImage(sources=["upload", "clipboard", "webcam"], type="filepath", label="Photo")
                     with gr.Row():
-                        image_model = gr.Dropdown(names, value=DEFAULT_NAME, label="Model")
+                        image_model = gr.Dropdown(names, value=default, label="Model")
                         align = gr.Checkbox(value=True, label="Level the eyes before classifying")
                     image_btn = gr.Button("Analyse", variant="primary")
                     gr.Examples(examples, inputs=[image_in], label="Examples (click one)")
@@ -298,7 +303,8 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                 cam = gr.Image(sources=["webcam"], type="numpy", streaming=True, label="Camera", format="jpeg")
                 cam_out = gr.Image(label="Live result", format="jpeg", interactive=False, streaming=True)
             with gr.Row():
-                cam_model = gr.Dropdown(names, value=DEFAULT_NAME, label="Model (the compact one is fastest)")
+                cam_model = gr.Dropdown(names, value=DEFAULT_NAME if DEFAULT_NAME in names else default,
+                                        label="Model (the compact one is fastest)")
                 detect_every = gr.Slider(1, 5, value=2, step=1, label="Detect faces every k frames (track between)")
             cam_stats = gr.Markdown()
             session = gr.State(None)
@@ -311,7 +317,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     video_in = gr.Video(sources=["upload"], label="Video")
-                    video_model = gr.Dropdown(names, value=DEFAULT_NAME, label="Model")
+                    video_model = gr.Dropdown(names, value=default, label="Model")
                     video_btn = gr.Button("Analyse video", variant="primary")
                 with gr.Column():
                     video_out = gr.Video(label="Annotated video", interactive=False)
@@ -339,7 +345,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
         with gr.Tab("About"):
             gr.Markdown(ABOUT)
             gr.Markdown(CREDITS + "\n\n" + PRIVACY)
-        demo.load(lambda: _model_banner(catalog), None, banner, api_visibility="private")
+        demo.load(lambda: _model_banner(catalog, default), None, banner, api_visibility="private")
     return demo
 
 

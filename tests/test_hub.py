@@ -53,3 +53,21 @@ def test_env_repo_falls_back_to_embedded_only_when_one_exists(hub, monkeypatch):
     else:
         with pytest.raises(ModelLoadError, match="no trained model is embedded"):
             sources.resolve_and_load(None)
+
+
+def test_catalog_prefers_the_configured_hub_model_and_falls_back(hub, monkeypatch):
+    from fer_space.catalog import DEFAULT_NAME, ModelCatalog, default_entries
+    from fer_space.sources import EMBEDDED_DIR
+
+    if not (EMBEDDED_DIR / "model.safetensors").exists():
+        pytest.skip("no embedded model")
+    create_model("compact_cnn").push_to_hub("tester/main-model")
+    monkeypatch.setenv("FER_MODEL_REPO", "tester/main-model")
+    monkeypatch.setenv("FER_COMPARE_REPOS", "x=nobody/x")
+    catalog = ModelCatalog(default_entries(), device="cpu")
+    assert catalog.default_name() == "tester/main-model (Hub)"
+    monkeypatch.setenv("FER_MODEL_REPO", "nobody/unreachable")
+    catalog = ModelCatalog(default_entries(), device="cpu")
+    assert catalog.default_name() == DEFAULT_NAME
+    state, reason = catalog.status("nobody/unreachable (Hub)")
+    assert state == "failed" and "nobody/unreachable" in reason
