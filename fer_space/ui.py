@@ -19,6 +19,7 @@ import pandas as pd
 
 from .catalog import DEFAULT_NAME, ModelCatalog
 from .errors import FERError, ModelLoadError
+from .images import load_image
 from .labels import EMOTIONS
 from .predictor import Predictor
 from .render import NEUTRAL_BOX, annotate, draw_boxes
@@ -84,8 +85,6 @@ def _get(catalog: ModelCatalog, name: str) -> Predictor:
 
 
 def _as_rgb(image) -> np.ndarray:
-    from .images import load_image
-
     try:
         return load_image(image)
     except FERError as exc:
