@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
 from fer_space.models import FERClassifier, create_model
+from fer_space.predictor import pick_device
 
 from .checkpoint import load_state, save_model_dir, save_state
 from .config import TrainConfig
@@ -36,12 +37,6 @@ from .plots import plot_curves
 from .transforms import train_transform
 
 MIN_FREE_BYTES = 200 * 2**20
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
@@ -134,10 +129,13 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
-def train(cfg: TrainConfig, resume: bool = False) -> dict:
-    """Run (or resume) training; returns the best validation metrics."""
+def train(cfg: TrainConfig, resume: bool = False, command: str | None = None) -> dict:
+    """Run (or resume) training; returns the best validation metrics. ``command`` (the command line
+    of a fresh run) is kept in ``OUTPUT/command.txt`` for the model card."""
     out = Path(cfg.output)
     check_output_dir(out)
+    if command and not resume:
+        (out / "command.txt").write_text(command + "\n")
     last_path = out / "last.pt"
     state = load_state(last_path) if resume and last_path.exists() else None
     if resume and state is None:
@@ -276,10 +274,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
 
 def main(argv: list[str] | None = None) -> int:
     cfg, args = parse_args(argv)
-    check_output_dir(Path(cfg.output))
-    if not args.resume:
-        (Path(cfg.output) / "command.txt").write_text(" ".join(["python -m training.train", *sys.argv[1:]]) + "\n")
-    result = train(cfg, resume=args.resume)
+    command = " ".join(["python -m training.train", *(sys.argv[1:] if argv is None else argv)])
+    result = train(cfg, resume=args.resume, command=command)
     print(json.dumps(result))
     if args.push_to_hub:
         from .push import push_run
