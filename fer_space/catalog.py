@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from .errors import ModelLoadError
 from .faces import FaceDetector
 from .predictor import Predictor, pick_device
-from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, resolve_and_load
+from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, resolve_and_load, shipped_models
 
 # The seed's full-size models and baselines; override with FER_COMPARE_REPOS="Name=owner/repo,...".
 SEED_REPOS = {
@@ -25,6 +25,12 @@ SEED_REPOS = {
     "ResNet50 (full, 224 px)": "fer-space/resnet50-fer2013",
 }
 DEFAULT_NAME = "Compact CNN (embedded default)"
+# Display names of the other shipped models (fer_space/zoo/NAME): the seed's comparison at 48 px.
+ZOO_NAMES = {
+    "swin_se_resnet_nano": "Swin-SE-ResNet nano (48 px, embedded)",
+    "swin_nano": "SwinT nano (48 px, embedded)",
+    "resnet_nano": "ResNet nano (48 px, embedded)",
+}
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
 RETRY_AFTER_S = 300  # a model that failed to load is tried again after this long
@@ -43,10 +49,19 @@ class Entry:
     predictor: Predictor | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    @property
+    def shipped(self) -> bool:
+        """Whether the weights ship with the package (no Hub wait)."""
+        return self.source == EMBEDDED or self.source.startswith(EMBEDDED + ":")
+
 
 def default_entries() -> list[Entry]:
-    """The embedded default, ``$FER_MODEL_REPO`` if set, and the seed's Hub models."""
+    """The embedded default, the other shipped models, ``$FER_MODEL_REPO`` if set, and the seed's Hub models."""
     entries = [Entry(DEFAULT_NAME, EMBEDDED)]
+    for source in shipped_models():
+        if source != EMBEDDED:
+            name = source.partition(":")[2]
+            entries.append(Entry(ZOO_NAMES.get(name, f"{name} (embedded)"), source))
     repo = os.environ.get(REPO_ENV, "").strip()
     if repo:
         entries.insert(0, Entry(f"{repo} (Hub)", repo, os.environ.get(REVISION_ENV) or None))

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from facenet_pytorch import MTCNN
 
+from .compute import INFERENCE
+
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
 
@@ -74,7 +76,7 @@ class FaceDetector:
         if scale < 1:
             small = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         min_size = max(self.min_face_size, self.min_face_ratio * min(h, w))
-        with self._lock:
+        with self._lock, INFERENCE:
             self.mtcnn.min_face_size = max(12, int(min_size * scale))
             boxes, scores, points = self.mtcnn.detect(np.ascontiguousarray(small), landmarks=True)
         if boxes is None:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .backends import make_runner
+from .compute import INFERENCE
 from .faces import Face, FaceDetector, crop_face
 from .images import load_image
 from .labels import EMOTIONS
@@ -116,7 +117,8 @@ class Predictor:
         if not crops:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         batch = torch.stack([self.transform(c) for c in crops]).to(self.device)
-        probs = self.runner(batch).float().softmax(dim=1).cpu().numpy()
+        with INFERENCE:
+            probs = self.runner(batch).float().softmax(dim=1).cpu().numpy()
         return probs[:, self._order]
 
     def results(self, faces: list[Face], probs: np.ndarray) -> list[FaceResult]:

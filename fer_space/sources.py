@@ -4,7 +4,8 @@
 - ``None``: the Hub repo named by ``FER_MODEL_REPO`` (at ``FER_MODEL_REVISION``) when set, else
   the embedded default; when the Hub cannot be reached the embedded default is used and the
   returned :class:`ModelSource` says why.
-- ``"embedded"``: the model shipped inside the package (``fer_space/weights``).
+- ``"embedded"``: the default model shipped inside the package (``fer_space/weights``);
+  ``"embedded:NAME"``: another shipped model (``fer_space/zoo/NAME``, e.g. the seed's nano models).
 - a folder holding ``config.json`` + ``model.safetensors``.
 - anything else is a Hub repo id.
 """
@@ -24,6 +25,7 @@ from .models import FERClassifier, load_model
 
 EMBEDDED_DIR = Path(__file__).parent / "weights"
 EMBEDDED = "embedded"
+ZOO_DIR = Path(__file__).parent / "zoo"
 REPO_ENV, REVISION_ENV = "FER_MODEL_REPO", "FER_MODEL_REVISION"
 
 
@@ -39,7 +41,9 @@ class ModelSource:
 
     def describe(self) -> str:
         if self.kind == "embedded":
-            text = "embedded default model (fer_space/weights)"
+            name = self.location.partition(":")[2]
+            text = f"embedded model {name} (fer_space/zoo/{name})" if name else \
+                "embedded default model (fer_space/weights)"
         else:
             where = {"local": "local folder", "hub": "Hugging Face Hub"}[self.kind]
             text = f"{self.location} ({where}" + (f" @ {self.revision}" if self.revision else "") + ")"
@@ -67,16 +71,30 @@ def _load(kind: str, location: str, revision: str | None, device: str) -> tuple[
     return model, ModelSource(kind, location, revision, metrics=_read_metrics(location, revision))
 
 
-def load_embedded(device: str = "cpu") -> tuple[FERClassifier, ModelSource]:
-    """The model shipped with the package, or a clear error when none is there."""
-    if not (EMBEDDED_DIR / "model.safetensors").is_file():
+def shipped_models() -> list[str]:
+    """Sources of the models shipped inside the package: ``"embedded"`` and ``"embedded:NAME"``."""
+    names = [EMBEDDED] if (EMBEDDED_DIR / "model.safetensors").is_file() else []
+    return names + [f"{EMBEDDED}:{d.name}" for d in sorted(ZOO_DIR.glob("*")) if (d / "model.safetensors").is_file()]
+
+
+def shipped_dir(source: str) -> Path:
+    """The folder of ``"embedded"`` or ``"embedded:NAME"``."""
+    name = source.partition(":")[2]
+    return ZOO_DIR / name if name else EMBEDDED_DIR
+
+
+def load_embedded(device: str = "cpu", source: str = EMBEDDED) -> tuple[FERClassifier, ModelSource]:
+    """A model shipped with the package (the default, or ``"embedded:NAME"``), or a clear error."""
+    folder = shipped_dir(source)
+    shipped = shipped_models()
+    if source not in shipped:
         raise ModelLoadError(
-            f"no trained model is embedded in {EMBEDDED_DIR}; pass a Hub repo id or a local folder "
-            f"(or set {REPO_ENV})"
+            f"no trained model is embedded as {source!r} (shipped: {', '.join(shipped) or 'none'}); pass a Hub "
+            f"repo id or a local folder (or set {REPO_ENV})"
         )
-    model, source = _load(EMBEDDED, str(EMBEDDED_DIR), None, device)
-    source.location = EMBEDDED
-    return model, source
+    model, loaded = _load(EMBEDDED, str(folder), None, device)
+    loaded.location = source
+    return model, loaded
 
 
 def resolve_and_load(
@@ -95,8 +113,8 @@ def resolve_and_load(
             fallback.note = f"fell back to it because {exc}"
             return model, fallback
     source = str(source)
-    if source == EMBEDDED:
-        return load_embedded(device)
+    if source == EMBEDDED or source.startswith(EMBEDDED + ":"):
+        return load_embedded(device, source)
     if Path(source).is_dir():
         return _load("local", source, None, device)
     if source.startswith((".", "/", "~")) or source.count("/") > 1:

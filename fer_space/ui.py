@@ -208,7 +208,7 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
     rows, info = [], ["| model | status | published evaluation | parameters |", "|---|---|---|---|"]
     for name in names:
         state, reason = catalog.status(name)
-        if state in ("pending", "loading") and catalog.entries[name].source != "embedded":
+        if state in ("pending", "loading") and not catalog.entries[name].shipped:
             catalog.preload([name])
             info.append(f"| {name} | still being fetched from the Hub; try again shortly | | |")
             continue

@@ -1,13 +1,16 @@
-"""The shipped default model: loads offline, says what it is, and reads obvious expressions right."""
+"""The shipped models: load offline, say what they are, and the default reads obvious expressions right."""
 
 import json
 
 import pytest
 
 from fer_space import Predictor
-from fer_space.sources import EMBEDDED_DIR
+from fer_space.catalog import default_entries
+from fer_space.errors import ModelLoadError
+from fer_space.sources import EMBEDDED, EMBEDDED_DIR, shipped_dir, shipped_models
 
-pytestmark = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(), reason="no embedded model")
+needs_default = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(), reason="no embedded model")
+ZOO = [s for s in shipped_models() if s != EMBEDDED]
 
 
 @pytest.fixture(scope="module")
@@ -15,6 +18,7 @@ def default():
     return Predictor.from_pretrained(device="cpu")
 
 
+@needs_default
 def test_default_is_the_embedded_model_with_its_evaluation(default):
     assert default.source.kind == "embedded"
     metrics = json.loads((EMBEDDED_DIR / "metrics.json").read_text())
@@ -25,6 +29,7 @@ def test_default_is_the_embedded_model_with_its_evaluation(default):
     assert "model-index" in card and f"{metrics['accuracy']:.4f}" in card
 
 
+@needs_default
 @pytest.mark.parametrize("photo, expected", [
     ("max_happy-baby.jpeg", {"happy"}),
     ("skimage_astronaut.png", {"happy"}),
@@ -34,3 +39,26 @@ def test_default_is_the_embedded_model_with_its_evaluation(default):
 def test_obvious_expressions(default, examples, photo, expected):
     faces = default.predict(examples / photo)
     assert len(faces) == 1 and faces[0].label in expected, (photo, faces[0].probabilities)
+
+
+@pytest.mark.parametrize("source", ZOO)
+def test_shipped_zoo_models_load_with_their_evaluation(source, examples):
+    folder = shipped_dir(source)
+    predictor = Predictor.from_pretrained(source, device="cpu")
+    assert predictor.source.kind == "embedded" and predictor.source.location == source
+    assert source.partition(":")[2] in predictor.source.describe()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["split"] == "PublicTest" and metrics["n"] == 3589 and metrics["tta_flip"] is False
+    assert predictor.source.metrics["accuracy"] == metrics["accuracy"]
+    assert (folder / "model.safetensors").stat().st_size < 20 * 2**20
+    assert f"{metrics['accuracy']:.4f}" in (folder / "README.md").read_text()
+    faces = predictor.predict(examples / "skimage_astronaut.png")
+    assert len(faces) == 1 and abs(sum(faces[0].probabilities.values()) - 1) < 1e-4
+
+
+def test_the_catalog_offers_every_shipped_model_and_refuses_unknown_names():
+    sources = [e.source for e in default_entries()]
+    assert all(s in sources for s in shipped_models())
+    assert all(e.shipped for e in default_entries() if e.source.startswith(EMBEDDED))
+    with pytest.raises(ModelLoadError, match="no trained model is embedded as 'embedded:nope'"):
+        Predictor.from_pretrained("embedded:nope", device="cpu")

@@ -62,3 +62,41 @@ def test_onnx_runtime_matches_pytorch(compact_dir, examples):
     np.testing.assert_allclose(onnx.classify_faces(crops), eager.classify_faces(crops), atol=1e-4)
     with pytest.raises(ValueError, match="backend"):
         Predictor.from_pretrained(str(compact_dir), device="cpu", backend="tensorrt")
+
+
+
+def test_concurrent_requests_run_one_inference_at_a_time(compact_dir, examples):
+    """Server threads share the cores through the inference gate: never two model calls at once."""
+    import threading
+    import time
+
+    p = Predictor.from_pretrained(str(compact_dir), device="cpu")
+    rgb = load_image(examples / "max_group.jpeg")
+    crops = p.crops(rgb, p.detector.detect(rgb))
+    real, active, peak, lock = p.runner, [0], [0], threading.Lock()
+
+    def counting_runner(batch):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.02)  # a slow model: calls that are not serialised overlap here
+        try:
+            return real(batch)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    p.runner = counting_runner
+    start, results = threading.Barrier(4), []
+
+    def request():
+        start.wait()
+        results.append(p.classify_faces(crops))
+
+    workers = [threading.Thread(target=request) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(results) == 4 and all(np.array_equal(r, results[0]) for r in results)
+    assert peak[0] == 1

@@ -1,4 +1,7 @@
-"""Make a trained run the embedded default: ``python -m training.embed runs/compact_fer2013 [--data CSV]``.
+"""Ship a trained run inside the package: ``python -m training.embed runs/compact_fer2013 [--data CSV]``.
+
+Without ``--name`` the run becomes the embedded default (``fer_space/weights``); with ``--name NAME``
+it is shipped beside it as ``embedded:NAME`` (``fer_space/zoo/NAME``), e.g. the seed's nano models.
 
 With ``--data``, the metrics are measured again on the validation split the way the app runs the
 model (one pass, no flip averaging); the training's flip-averaged accuracy is kept beside them.
@@ -16,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from fer_space.models import load_model
-from fer_space.sources import EMBEDDED_DIR
+from fer_space.sources import EMBEDDED_DIR, ZOO_DIR
 
 from .card import write_card
 from .checkpoint import swap_dir
@@ -51,6 +54,7 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -
     size = (best / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; the embedded model must stay under 20 MiB")
+    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".weights."))
     tmp.chmod(0o755)
     for name in FILES:
@@ -64,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.embed", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", type=Path)
     p.add_argument("--data", help="measure the metrics again on this data set's validation split (single pass)")
+    p.add_argument("--name", help="ship as embedded:NAME in fer_space/zoo/NAME instead of replacing the default")
     args = p.parse_args(argv)
-    print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir, data=args.data)}")
+    target = ZOO_DIR / args.name if args.name else EMBEDDED_DIR
+    print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir, target, data=args.data)}")
     return 0
 
 

@@ -1,0 +1,69 @@
+"""The models shipped inside the package, side by side: ``python -m bench.shipped_models [--json]``.
+
+One row per shipped model (the embedded default and ``fer_space/zoo/*``, e.g. the seed's nano
+comparison): its measured PublicTest metrics (``metrics.json``, single pass as the app runs it, and
+with flip averaging), parameters, GMACs per face, and CPU latency per face at batch 1 on the backend
+the app uses (ONNX Runtime on CPU), median of 50 calls. Re-measure the metrics with
+``python -m training.evaluate --model embedded:NAME --data ... --split PublicTest --json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import torch
+
+from fer_space import Predictor
+from fer_space.models.base import count_params, dummy_input
+from fer_space.sources import shipped_dir, shipped_models
+
+from .pipeline import model_flops, pct, timed
+
+
+def measure(source: str) -> dict:
+    """One shipped model's row."""
+    predictor = Predictor.from_pretrained(source, device="cpu")
+    model = predictor.model
+    folder = shipped_dir(source)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    train = json.loads((folder / "train_config.json").read_text())
+    x = dummy_input(model, 1).normal_()
+    with torch.inference_mode():
+        ms = pct(timed(lambda: predictor.runner(x), 50, warmup=3), 50)
+    return {
+        "source": source, "architecture": model.architecture, "model": train.get("model"),
+        "accuracy": round(metrics["accuracy"], 4), "f1_weighted": round(metrics["f1_weighted"], 4),
+        "f1_macro": round(metrics["f1_macro"], 4), "accuracy_flip_tta": metrics.get("accuracy_with_flip_tta"),
+        "split": metrics["split"], "n": metrics["n"], "best_epoch": metrics.get("epoch"),
+        "epochs": train.get("epochs"), "seed": train.get("seed"),
+        "params_m": round(count_params(model) / 1e6, 2), "gmacs": round(model_flops(model) / 2e9, 3),
+        "cpu_ms_per_face": ms, "backend": predictor.backend,
+    }
+
+
+def to_markdown(rows: list[dict]) -> str:
+    lines = ["| model | PublicTest acc | weighted F1 | macro F1 | acc (flip TTA) | params M | GMACs | "
+             "CPU ms/face | best epoch / run |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        tta = f"{100 * r['accuracy_flip_tta']:.2f}%" if r["accuracy_flip_tta"] else "-"
+        lines.append(f"| `{r['source']}` ({r['model']}) | {100 * r['accuracy']:.2f}% | {100 * r['f1_weighted']:.2f}% | "
+                     f"{100 * r['f1_macro']:.2f}% | {tta} | {r['params_m']} | {r['gmacs']} | "
+                     f"{r['cpu_ms_per_face']} ({r['backend']}) | {r['best_epoch']} / {r['epochs']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.shipped_models", description=__doc__.split("\n\n")[0])
+    p.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    rows = [measure(source) for source in shipped_models()]
+    print(json.dumps(rows, indent=2) if args.json else to_markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
