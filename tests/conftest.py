@@ -21,6 +21,7 @@ os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{HUB_PORT}"
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="fer-test-hf-home-")
+os.environ["FER_CACHE"] = tempfile.mkdtemp(prefix="fer-test-cache-")
 os.environ.pop("FER_MODEL_REPO", None)
 os.environ.pop("FER_MODEL_REVISION", None)
 

@@ -64,6 +64,34 @@ def test_onnx_runtime_matches_pytorch(compact_dir, examples):
         Predictor.from_pretrained(str(compact_dir), device="cpu", backend="tensorrt")
 
 
+def test_the_onnx_export_is_cached_per_weights_and_a_damaged_file_is_replaced(tmp_path, monkeypatch):
+    import torch
+
+    from fer_space.backends import OnnxRunner, cache_dir
+    from fer_space.models import create_model
+
+    monkeypatch.setenv("FER_CACHE", str(tmp_path))
+    torch.manual_seed(0)
+    model = create_model("compact_cnn").eval()
+    x = torch.randn(3, 1, 48, 48)
+    first = OnnxRunner(model)
+    assert first.path is not None and first.path.parent == cache_dir() and list(cache_dir().iterdir()) == [first.path]
+    stamp = first.path.stat().st_mtime_ns
+    second = OnnxRunner(model)
+    assert second.path == first.path and first.path.stat().st_mtime_ns == stamp  # not exported again
+    torch.testing.assert_close(second(x), first(x))
+    with torch.no_grad():
+        model.head[-1].bias.add_(1.0)  # other weights, another graph
+    changed = OnnxRunner(model)
+    assert changed.path != first.path and len(list(cache_dir().iterdir())) == 2
+    with torch.inference_mode():
+        torch.testing.assert_close(changed(x), model(x), atol=1e-4, rtol=1e-4)
+    changed.path.write_bytes(b"not an onnx graph")
+    repaired = OnnxRunner(model)
+    with torch.inference_mode():
+        torch.testing.assert_close(repaired(x), model(x), atol=1e-4, rtol=1e-4)
+    assert repaired.path.stat().st_size > 1000
+
 
 def test_concurrent_requests_run_one_inference_at_a_time(compact_dir, examples):
     """Server threads share the cores through the inference gate: never two model calls at once."""
