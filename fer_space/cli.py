@@ -12,6 +12,7 @@ import cv2
 
 from .errors import FERError
 from .models import list_models
+from .sources import shipped_dir, shipped_models
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -57,16 +58,21 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("predict", help="find the faces in images and classify their expressions")
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--model", default=None, help="Hub repo id, local folder or 'embedded' (default: "
-                   "$FER_MODEL_REPO, else the embedded model)")
+    p.add_argument("--model", default=None, help="Hub repo id, local folder, 'embedded' or 'embedded:NAME' "
+                   "(see `models`; default: $FER_MODEL_REPO, else the embedded model)")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit sha")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     p.add_argument("--save", metavar="DIR", help="write annotated copies here")
     p.add_argument("--no-align", action="store_true", help="do not rotate faces to level the eyes")
-    sub.add_parser("models", help="list the architectures create_model knows")
+    sub.add_parser("models", help="list the trained models shipped with the package and the architectures")
     args = parser.parse_args(argv)
     if args.command == "models":
-        print("\n".join(list_models()))
+        print("trained models shipped with the package (--model):")
+        for source in shipped_models():
+            path = shipped_dir(source) / "metrics.json"
+            m = json.loads(path.read_text()) if path.is_file() else {}
+            print(f"  {source:30s} " + (f"{m['split']} accuracy {m['accuracy']:.2%}" if m else "no evaluation"))
+        print("architectures (create_model, untrained):\n  " + "\n  ".join(list_models()))
         return 0
     return _predict(args)

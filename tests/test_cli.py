@@ -40,3 +40,13 @@ def test_non_image_fails_with_one_line(compact_dir, tmp_path):
     assert out.returncode != 0
     assert out.stdout == ""
     assert out.stderr.strip().count("\n") == 0 and "not an image" in out.stderr
+
+
+def test_models_lists_the_shipped_trained_models_and_the_architectures():
+    from fer_space.sources import shipped_dir, shipped_models
+
+    out = run_cli("models").stdout
+    for source in shipped_models():
+        accuracy = json.loads((shipped_dir(source) / "metrics.json").read_text())["accuracy"]
+        assert f"{source} " in out and f"{accuracy:.2%}" in out
+    assert "swin_se_resnet_nano" in out and "compact_cnn" in out
