@@ -17,6 +17,7 @@ from PIL import Image
 
 from fer_space import EMOTIONS, Predictor
 from fer_space.labels import FER2013_ORDER
+from fer_space.models import create_model
 from training.config import TrainConfig
 from training.data import load_faces, read_fer2013_csv
 from training.data.combine import combine, rebalance, stratified_split
@@ -288,3 +289,29 @@ def test_training_on_ferplus_soft_labels(fer_csv, tmp_path):
     votes = make_ferplus_csv(tmp_path / "fer2013new.csv")
     result = train(tiny_config(fer_csv, tmp_path / "run", epochs=1, ferplus_votes=str(votes)))
     assert result["epochs_run"] == 1 and 0 <= result["best"] <= 1
+
+
+
+
+def test_branch_ablation_agrees_with_evaluation_and_ablates_the_right_branch(fer_csv):
+    from training.ablate import ablate, branch_features
+    from training.evaluate import evaluate_arrays, predict_probs
+
+    faces = load_faces(fer_csv).split("Training")
+    torch.manual_seed(0)
+    model = create_model("swin_se_resnet_nano").eval()
+    assert ablate(model, faces.images, faces.labels)["both_branches"] == round(
+        evaluate_arrays(model, faces)["accuracy"], 4)
+    swin_dim = model.num_features - model.resnet.num_features  # the head reads [f_swin, f_res]
+    for blind, seen in ((slice(0, swin_dim), "resnet"), (slice(swin_dim, None), "swin")):
+        with torch.no_grad():  # a head that reads one branch only, and only what varies across faces
+            model.head[-1].weight.normal_()
+            model.head[-1].weight[:, blind] = 0
+            mean_features = torch.cat(branch_features(model, faces.images), 1).mean(0)
+            model.head[-1].bias.copy_(-model.head[-1].weight @ mean_features)
+        own = np.array([EMOTIONS.index(model.labels[i]) for i in predict_probs(model, faces.images).argmax(1)])
+        assert len(set(own)) > 1
+        result = ablate(model, faces.images, own)  # labelled with its own predictions: 1.0 = unchanged
+        other = "swin" if seen == "resnet" else "resnet"
+        assert result["both_branches"] == 1.0 and result[f"{other}_mean_ablated"] == 1.0
+        assert result[f"{seen}_mean_ablated"] < 1.0
