@@ -283,6 +283,9 @@ def test_embed_remeasures_single_pass_and_writes_a_card(fer_csv, tmp_path):
     assert "accuracy_with_flip_tta" in metrics
     assert {"model.safetensors", "config.json", "README.md", "confusion.png"} <= {p.name for p in target.iterdir()}
     assert Predictor.from_pretrained(str(target), device="cpu").source.metrics["accuracy"] == metrics["accuracy"]
+    embed(run, target=target, data=str(fer_csv))  # measured again: the flip-averaged figures stay
+    again = json.loads((target / "metrics.json").read_text())
+    assert again["accuracy_with_flip_tta"] == metrics["accuracy_with_flip_tta"] and again["tta_flip"] is False
 
 
 def test_training_on_ferplus_soft_labels(fer_csv, tmp_path):

@@ -102,8 +102,9 @@ def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: 
         f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
         for name, m in metrics["per_class"].items()
     )
+    name = train_cfg.get("model", model.architecture)
     return ModelCard.from_template(
-        data, template_str=TEMPLATE, title=f"{model.architecture} for facial expression recognition",
+        data, template_str=TEMPLATE, title=f"{name} for facial expression recognition",
         emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
         img_size=model.img_size, colour="grey" if model.in_chans == 1 else "RGB", dataset=pretty, split=split,
         n=metrics["n"], epoch=metrics.get("epoch", "?"),

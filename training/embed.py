@@ -41,6 +41,8 @@ def remeasure(best: Path, data: str) -> None:
     if old.get("tta_flip"):
         new["accuracy_with_flip_tta"] = old["accuracy"]
         new["f1_weighted_with_flip_tta"] = old["f1_weighted"]
+    else:  # measured again: keep the flip-averaged figures of the first measurement
+        new |= {k: old[k] for k in ("accuracy_with_flip_tta", "f1_weighted_with_flip_tta") if k in old}
     (best / "metrics.json").write_text(json.dumps(new, indent=2))
 
 
@@ -50,7 +52,7 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -
     load_model(best)  # refuses anything that does not load strictly
     if data:
         remeasure(best, data)
-    write_card(run_dir, repo_hint="embedded")
+    write_card(run_dir, repo_hint="embedded" if target == EMBEDDED_DIR else f"embedded:{target.name}")
     size = (best / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; the embedded model must stay under 20 MiB")
