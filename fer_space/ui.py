@@ -252,8 +252,12 @@ face 224x224 ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean poo
 
 The **embedded default** is a compact VGG-style CNN on 48x48 grey faces (1.2 M parameters) trained on
 FER2013 on 2 CPU cores; it is what runs when no Hub model is configured, and what keeps the webcam live
-on a 2-vCPU machine. The Compare tab lists every model with its published evaluation; models whose
-weights are not available are marked unavailable and never run with random weights.
+on a 2-vCPU machine. Three **nano** models (48 px grey, trained the same way on CPU) reproduce the seed's
+comparison at small scale: the hybrid, its Swin branch alone and its ResNet branch alone. At that scale
+the hybrid does not beat its ResNet branch (50.8% vs 50.6% on FER2013 PublicTest) and the Swin branch
+alone barely learns (29.3%); see the project README. The Compare tab lists every model with its
+published evaluation; models whose weights are not available are marked unavailable and never run with
+random weights.
 
 ### What the numbers mean
 FER2013 accuracies are measured on its `PublicTest` split, used for model selection (a validation
