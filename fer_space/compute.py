@@ -1,9 +1,10 @@
 """One CPU inference at a time per process, on all the cores.
 
 A server thread pool (Gradio runs several requests at once) would otherwise start several MTCNN or
-ONNX Runtime calls together, each with a thread per core: on 2 cores that oversubscribes the CPU
-and every request gets slower (see ``python -m bench.concurrency``). ``INFERENCE`` is the process-wide
-gate that the detector and the classifiers run under; on a GPU it only orders the calls.
+ONNX Runtime calls together, each with a thread per core, and oversubscribe the CPU. ``INFERENCE`` is
+the process-wide gate that the detector and the classifiers run under, so the thread count stays
+bounded. On 2 cores its throughput equals the ungated one within run-to-run noise, and one thread a
+call is 20-25% slower (``python -m bench.concurrency``). On a GPU it only orders the calls.
 """
 
 from __future__ import annotations
