@@ -26,9 +26,8 @@ def measure(source: str) -> dict:
     """One shipped model's row."""
     predictor = Predictor.from_pretrained(source, device="cpu")
     model = predictor.model
-    folder = shipped_dir(source)
-    metrics = json.loads((folder / "metrics.json").read_text())
-    train = json.loads((folder / "train_config.json").read_text())
+    metrics = predictor.source.metrics  # metrics.json, read once by the loader
+    train = json.loads((shipped_dir(source) / "train_config.json").read_text())
     x = dummy_input(model, 1).normal_()
     with torch.inference_mode():
         ms = pct(timed(lambda: predictor.runner(x), 50, warmup=3), 50)

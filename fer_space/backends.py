@@ -99,11 +99,11 @@ class OnnxRunner:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
         def session(path: Path | None) -> ort.InferenceSession:
-            if path is None:
-                buffer = io.BytesIO()
-                export_onnx(model, buffer)
-            graph = str(path) if path else buffer.getvalue()
-            return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+            if path is not None:
+                return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            buffer = io.BytesIO()  # no writable cache: export in memory
+            export_onnx(model, buffer)
+            return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
 
         self.path = cached_export(model)
         try:

@@ -16,9 +16,9 @@ import torch
 
 from fer_space.labels import EMOTIONS
 from fer_space.models.swin_se_resnet import SwinSEResNet
-from fer_space.preprocess import eval_transform
 
 from .data import load_faces
+from .evaluate import input_batches
 from .metrics import classification_metrics
 
 
@@ -26,10 +26,8 @@ from .metrics import classification_metrics
 def branch_features(model: SwinSEResNet, images: np.ndarray, batch_size: int = 256) -> tuple[torch.Tensor, ...]:
     """The Swin and ResNet branch features ``(N, F_swin)``, ``(N, F_res)`` of uint8 faces."""
     model.eval()
-    transform = eval_transform(model)
     swin, res = [], []
-    for start in range(0, len(images), batch_size):
-        batch = torch.stack([transform(img) for img in images[start : start + batch_size]])
+    for batch in input_batches(model, images, batch_size):
         swin.append(model.swin_features(batch))
         res.append(model.resnet(batch))
     return torch.cat(swin), torch.cat(res)
@@ -51,14 +49,14 @@ def ablate(model: SwinSEResNet, images: np.ndarray, labels: np.ndarray) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fer_space.predictor import Predictor
+    from fer_space.sources import resolve_and_load
 
     p = argparse.ArgumentParser(prog="python -m training.ablate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="embedded:swin_se_resnet_nano", help="a Swin-SE-ResNet checkpoint")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or a folder data set")
     p.add_argument("--split", default="PublicTest")
     args = p.parse_args(argv)
-    model = Predictor.from_pretrained(args.model, device="cpu", backend="torch").model
+    model, _ = resolve_and_load(args.model)
     if not isinstance(model, SwinSEResNet):
         print(f"error: {args.model} is a {model.architecture} model, not a Swin-SE-ResNet", file=sys.stderr)
         return 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,13 @@ from .data import FaceArrays, load_faces
 from .metrics import classification_metrics
 
 
+def input_batches(model: FERClassifier, images: np.ndarray, batch_size: int = 256) -> Iterator[torch.Tensor]:
+    """uint8 faces as the model's input tensors (its eval transform), ``batch_size`` at a time."""
+    transform = eval_transform(model)
+    for start in range(0, len(images), batch_size):
+        yield torch.stack([transform(img) for img in images[start : start + batch_size]])
+
+
 @torch.inference_mode()
 def predict_probs(
     model: FERClassifier, images: np.ndarray, *, device: torch.device | str = "cpu", batch_size: int = 256,
@@ -30,10 +38,9 @@ def predict_probs(
     """Softmax probabilities ``(N, classes)`` for uint8 faces; ``tta_flip`` averages with the mirror."""
     was_training = model.training
     model.eval()
-    transform = eval_transform(model)
     out = []
-    for start in range(0, len(images), batch_size):
-        batch = torch.stack([transform(img) for img in images[start : start + batch_size]]).to(device)
+    for batch in input_batches(model, images, batch_size):
+        batch = batch.to(device)
         probs = model(batch).float().softmax(1)
         if tta_flip:
             probs = (probs + model(batch.flip(3)).float().softmax(1)) / 2
@@ -54,7 +61,8 @@ def evaluate_arrays(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fer_space.predictor import Predictor
+    from fer_space.predictor import pick_device
+    from fer_space.sources import resolve_and_load
 
     p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="Hub repo id, local folder or 'embedded' (default)")
@@ -66,24 +74,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--confusion-png", default=None, help="write the normalised confusion matrix here")
     args = p.parse_args(argv)
     try:
-        predictor = Predictor.from_pretrained(args.model, revision=args.revision)
-        faces = load_faces(args.data, size=max(48, predictor.model.img_size))
+        device = pick_device("auto")
+        model, source = resolve_and_load(args.model, revision=args.revision, device=str(device))
+        faces = load_faces(args.data, size=max(48, model.img_size))
         if args.split:
             faces = faces.split(args.split)
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    metrics = evaluate_arrays(predictor.model, faces, device=predictor.device, tta_flip=args.tta)
+    metrics = evaluate_arrays(model, faces, device=device, tta_flip=args.tta)
     if args.confusion_png:
         from .plots import plot_confusion
 
         split = args.split or "all rows"
-        title = f"{predictor.model_name} on {Path(args.data).name} {split} (acc {metrics['accuracy']:.3f})"
+        title = f"{source.location} on {Path(args.data).name} {split} (acc {metrics['accuracy']:.3f})"
         plot_confusion(metrics["confusion_matrix"], EMOTIONS, args.confusion_png, title)
     if args.json:
         print(json.dumps(metrics))
     else:
-        print(f"{predictor.model_name}: accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f}, "
+        print(f"{source.location}: accuracy {metrics['accuracy']:.4f}, weighted F1 {metrics['f1_weighted']:.4f}, "
               f"macro F1 {metrics['f1_macro']:.4f} on {metrics['n']} faces")
         for name, m in metrics["per_class"].items():
             print(f"  {name:9s} P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f} n {m['support']}")
