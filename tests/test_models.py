@@ -125,3 +125,36 @@ def test_invalid_configs_are_refused(tmp_path, bad):
         return
     with pytest.raises((ValueError, KeyError)):
         load_model(tmp_path)
+
+
+def _small_compact(seed, **kw):
+    torch.manual_seed(seed)
+    return create_model("compact_cnn", widths=[8, 16, 16, 16], **kw).eval()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_ensemble_averages_its_members_probabilities(tmp_path, flip):
+    from fer_space.models import Ensemble
+
+    members = [_small_compact(0), _small_compact(1)]
+    ensemble = Ensemble.of(members, flip=flip)
+    x = torch.randn(4, 1, 48, 48)
+    views = (x, x.flip(3)) if flip else (x,)
+    with torch.no_grad():
+        expected = torch.stack([m(v).softmax(1) for m in members for v in views]).mean(0)
+        assert torch.allclose(ensemble(x).softmax(1), expected, atol=1e-6)
+        assert not torch.allclose(members[0](x).softmax(1), expected, atol=1e-3)  # both members count
+        ensemble.save_pretrained(tmp_path)
+        loaded = load_model(tmp_path)
+        assert loaded.architecture == "ensemble" and loaded.flip is flip and len(loaded.members) == 2
+        assert torch.equal(loaded(x), ensemble(x))
+    backend = Predictor.from_pretrained(str(tmp_path), device="cpu").backend
+    assert backend == "onnxruntime"  # exported, and within the parity tolerance of PyTorch
+
+
+@pytest.mark.parametrize("other", [{"img_size": 64}, {"id2label": id2label_dict(FER2013_ORDER)}])
+def test_ensemble_refuses_members_that_read_faces_differently(other):
+    from fer_space.models import Ensemble
+
+    with pytest.raises(ValueError, match="differs from member 0"):
+        Ensemble.of([_small_compact(0), _small_compact(1, **other)])

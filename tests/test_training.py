@@ -318,3 +318,31 @@ def test_branch_ablation_agrees_with_evaluation_and_ablates_the_right_branch(fer
         other = "swin" if seen == "resnet" else "resnet"
         assert result["both_branches"] == 1.0 and result[f"{other}_mean_ablated"] == 1.0
         assert result[f"{seen}_mean_ablated"] < 1.0
+
+
+def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
+    from training.embed import embed
+    from training.ensemble import main as ensemble_main
+    from training.evaluate import evaluate_arrays
+
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for seed, run in enumerate(runs):
+        train(tiny_config(fer_csv, run, epochs=1, seed=seed), command=f"python -m training.train --seed {seed}")
+    out = tmp_path / "ensemble"
+    assert ensemble_main([*map(str, runs), "--flip", "--output", str(out)]) == 0
+    metrics = json.loads((out / "best" / "metrics.json").read_text())
+    faces = load_faces(fer_csv).split("PublicTest")
+    ensemble = Predictor.from_pretrained(str(out / "best"), device="cpu").model
+    assert ensemble.flip and metrics["accuracy"] == evaluate_arrays(ensemble, faces)["accuracy"]
+    for run, member in zip(runs, metrics["members"], strict=True):
+        alone = Predictor.from_pretrained(str(run / "best"), device="cpu").model
+        assert member["accuracy"] == evaluate_arrays(alone, faces)["accuracy"] and member["run"] == str(run)
+    assert (out / "command.txt").read_text().count("python -m training.") == 3  # two trainings + the ensemble
+    target = tmp_path / "weights"
+    embed(out, target=target, data=str(fer_csv))
+    card = (target / "README.md").read_text()
+    assert "an ensemble of 2 trained models" in card and f"`{runs[1]}`" in card
+    assert json.loads((target / "metrics.json").read_text())["members"] == metrics["members"]
+
+    train(tiny_config(fer_csv, tmp_path / "c", epochs=1, val_split="Training"))
+    assert ensemble_main([str(runs[0]), str(tmp_path / "c"), "--output", str(tmp_path / "bad")]) == 2

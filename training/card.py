@@ -27,7 +27,7 @@ Architecture `{{ architecture }}` ({{ params }} parameters), input {{ img_size }
 
 ## Evaluation
 
-Measured on **{{ dataset }} `{{ split }}`** ({{ n }} faces), epoch {{ epoch }}{{ tta }}:
+Measured on **{{ dataset }} `{{ split }}`** ({{ n }} faces), {{ when }}{{ tta }}:
 
 | metric | value |
 |---|---|
@@ -39,7 +39,7 @@ Measured on **{{ dataset }} `{{ split }}`** ({{ n }} faces), epoch {{ epoch }}{{
 |---|---|---|---|---|
 {{ per_class_rows }}
 
-![confusion matrix](confusion.png)
+{{ members }}![confusion matrix](confusion.png)
 
 ![training curves](curves.png)
 
@@ -107,15 +107,41 @@ def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: 
         data, template_str=TEMPLATE, title=f"{name} for facial expression recognition",
         emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
         img_size=model.img_size, colour="grey" if model.in_chans == 1 else "RGB", dataset=pretty, split=split,
-        n=metrics["n"], epoch=metrics.get("epoch", "?"),
-        tta=", with horizontal-flip test-time averaging" if metrics.get("tta_flip") else (
-            f", single pass as the app runs it (with flip averaging: accuracy {metrics['accuracy_with_flip_tta']:.4f})"
-            if "accuracy_with_flip_tta" in metrics else ""),
+        n=metrics["n"], when=_when(metrics), members=_members_table(metrics),
+        tta=_tta(metrics, getattr(model, "flip", False)),
         accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
         f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
         command=command or "(see train_config.json)",
         train_config=json.dumps(train_cfg, indent=2), repo_hint=repo_hint or str(model_dir),
     )
+
+
+def _tta(metrics: dict, built_in_flip: bool) -> str:
+    if built_in_flip:
+        return ", as the app runs it: each member also reads the mirrored face (built into the model)"
+    if metrics.get("tta_flip"):
+        return ", with horizontal-flip test-time averaging"
+    if "accuracy_with_flip_tta" in metrics:
+        flip_accuracy = metrics["accuracy_with_flip_tta"]
+        return f", single pass as the app runs it (with flip averaging: accuracy {flip_accuracy:.4f})"
+    return ""
+
+
+def _when(metrics: dict) -> str:
+    if "members" in metrics:
+        epochs = ", ".join(str(m.get("epoch", "?")) for m in metrics["members"])
+        return f"an ensemble of {len(metrics['members'])} trained models (their best epochs: {epochs})"
+    return f"epoch {metrics.get('epoch', '?')}"
+
+
+def _members_table(metrics: dict) -> str:
+    """For an ensemble: each member's own figures on the same split."""
+    if "members" not in metrics:
+        return ""
+    rows = "\n".join(f"| `{m['run']}` | {m.get('epoch', '?')} | {m['accuracy']:.4f} | {m['f1_weighted']:.4f} | "
+                     f"{m['accuracy_with_flip_tta']:.4f} |" for m in metrics["members"])
+    return ("Each member alone, same split:\n\n| member run | best epoch | accuracy | weighted F1 | "
+            "accuracy with flip averaging |\n|---|---|---|---|---|\n" + rows + "\n\n")
 
 
 def write_card(run_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None) -> Path:

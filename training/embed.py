@@ -36,7 +36,7 @@ def remeasure(best: Path, data: str) -> None:
     old = json.loads((best / "metrics.json").read_text())
     model = load_model(best)
     faces = load_faces(data, size=max(48, model.img_size), grey=model.in_chans == 1).split(old["split"])
-    new = {**{k: old[k] for k in ("epoch", "split") if k in old}, "data": data, "tta_flip": False,
+    new = {**{k: old[k] for k in ("epoch", "split", "members") if k in old}, "data": data, "tta_flip": False,
            **evaluate_arrays(model, faces, tta_flip=False)}
     if old.get("tta_flip"):
         new["accuracy_with_flip_tta"] = old["accuracy"]

@@ -47,3 +47,16 @@ def plot_confusion(confusion: Sequence[Sequence[int]], labels: Sequence[str], pa
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+def plot_member_curves(histories: dict[str, list[dict]], path: str | Path) -> None:
+    """Validation accuracy per epoch of each member of an ensemble."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, history in histories.items():
+        ax.plot([h["epoch"] for h in history], [h["val_accuracy"] for h in history], label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -10,10 +10,11 @@ from huggingface_hub import hf_hub_download
 from .base import CONFIG_NAME, FERClassifier, read_config
 from .baselines import ResNetClassifier, SwinClassifier
 from .compact import CompactCNN
+from .ensemble import Ensemble
 from .swin_se_resnet import SwinSEResNet
 
 ARCHITECTURES: dict[str, type[FERClassifier]] = {
-    cls.architecture: cls for cls in (SwinSEResNet, SwinClassifier, ResNetClassifier, CompactCNN)
+    cls.architecture: cls for cls in (SwinSEResNet, SwinClassifier, ResNetClassifier, CompactCNN, Ensemble)
 }
 
 # Named presets: registry name -> (architecture, constructor arguments).
@@ -72,4 +73,4 @@ def load_model(
     return cls.from_pretrained(source, revision=revision, map_location=device, **hub_kwargs)
 
 
-__all__ = ["ARCHITECTURES", "PRESETS", "FERClassifier", "create_model", "list_models", "load_model"]
+__all__ = ["ARCHITECTURES", "PRESETS", "Ensemble", "FERClassifier", "create_model", "list_models", "load_model"]

@@ -1,0 +1,67 @@
+"""Ensembles: several trained classifiers that read the same face crop, their probabilities averaged.
+
+An :class:`Ensemble` holds members of any registered architecture that share one input format
+(size, channels, normalisation, crop margin) and one label set. Its logits are the log of the
+members' mean softmax probabilities, so a softmax over them gives exactly that mean; with
+``flip`` each member also reads the mirrored face. It saves and loads as one checkpoint like any
+other model: ``config.json`` lists the members' configs, ``model.safetensors`` holds their weights
+as ``members.0.*``, ``members.1.*`` ...
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..labels import id2label_dict
+from .base import FERClassifier
+
+INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "id2label")
+
+
+class Ensemble(FERClassifier):
+    """Mean of the members' probabilities (and of the mirrored face's, with ``flip``)."""
+
+    architecture = "ensemble"
+
+    def __init__(self, *, members: list[dict[str, Any]], flip: bool = False) -> None:
+        from . import architecture_of  # the registry imports this module
+
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        models = [architecture_of(cfg, "ensemble member")(**_arguments(cfg)) for cfg in members]
+        first = models[0]
+        for i, model in enumerate(models[1:], start=1):
+            for fact in INPUT_FACTS:
+                if _fact(model, fact) != _fact(first, fact):
+                    raise ValueError(f"ensemble member {i} differs from member 0 in {fact}: "
+                                     f"{_fact(model, fact)} != {_fact(first, fact)}")
+        super().__init__(id2label=id2label_dict(first.labels), img_size=first.img_size, in_chans=first.in_chans,
+                         mean=first.mean, std=first.std, crop_margin=first.crop_margin)
+        self.members = nn.ModuleList(models)
+        self.flip = bool(flip)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        views = (x, x.flip(3)) if self.flip else (x,)
+        log_probs = torch.stack([member(view).log_softmax(1) for member in self.members for view in views])
+        return torch.logsumexp(log_probs, 0) - math.log(len(log_probs))
+
+    @classmethod
+    def of(cls, models: list[FERClassifier], *, flip: bool = False) -> Ensemble:
+        """An ensemble of trained models, holding copies of their weights."""
+        ensemble = cls(members=[model.config for model in models], flip=flip)
+        for member, model in zip(ensemble.members, models, strict=True):
+            member.load_state_dict(model.state_dict())
+        return ensemble.eval()
+
+
+def _arguments(config: dict[str, Any]) -> dict[str, Any]:
+    """A member's constructor arguments: its config without the registry name."""
+    return {k: v for k, v in config.items() if k != "architecture"}
+
+
+def _fact(model: FERClassifier, fact: str) -> Any:
+    return list(model.labels) if fact == "id2label" else getattr(model, fact)
