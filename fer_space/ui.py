@@ -73,7 +73,7 @@ def _model_banner(catalog: ModelCatalog, name: str) -> str:
     first = catalog.names()[0]
     if name != first:
         fallback = f" ({first} could not be loaded: {' '.join(catalog.status(first)[1].split())[:300]})"
-    return (f"Model in use: **{name}**{fallback} — `{p.model.architecture}`, {p.model.img_size} px "
+    return (f"Model in use: **{name}**{fallback} — `{p.model.description}`, {p.model.img_size} px "
             f"{'grey' if p.model.in_chans == 1 else 'RGB'} — {_metrics_line(p)} (validation split; see About).")
 
 

@@ -72,6 +72,11 @@ class FERClassifier(
         self._hub_mixin_config = {**getattr(self, "_hub_mixin_config", {}), **values}
 
     @property
+    def description(self) -> str:
+        """What the model is, in a few words for people (the architecture's name by default)."""
+        return self.architecture
+
+    @property
     def num_classes(self) -> int:
         return len(self.labels)
 

@@ -44,6 +44,12 @@ class Ensemble(FERClassifier):
         self.members = nn.ModuleList(models)
         self.flip = bool(flip)
 
+    @property
+    def description(self) -> str:
+        kinds = sorted({member.description for member in self.members})
+        return (f"ensemble of {len(self.members)} {' + '.join(kinds)}"
+                + (", each also reading the mirrored face" if self.flip else ""))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         views = (x, x.flip(3)) if self.flip else (x,)
         log_probs = torch.stack([member(view).log_softmax(1) for member in self.members for view in views])
