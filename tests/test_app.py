@@ -71,7 +71,7 @@ def test_predict_endpoint_on_examples(client, examples):
                                                        api_name="/predict")
     assert Path(annotated).stat().st_size > 10_000
     assert len(gallery) == len(record["faces"]) >= 4
-    assert record["model"]["name"] == "compact_cnn" and "embedded" in record["model"]["source"]
+    assert record["model"]["name"] == "ensemble" and "embedded" in record["model"]["source"]
     for face in record["faces"]:
         assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
         assert face["label"] in EMOTIONS
