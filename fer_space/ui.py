@@ -254,12 +254,12 @@ The **embedded default** is an ensemble of two compact VGG-style CNNs on 48x48 g
 parameters each, trained on FER2013 on 2 CPU cores with different seeds); each also reads the mirrored
 face and their probabilities are averaged (69.3% on FER2013 PublicTest; one of them alone 68.5%). It is
 what runs when no Hub model is configured and keeps the webcam live on a 2-vCPU machine; the single
-model ("Compact CNN, one model") is the fastest choice there. Three **nano** models (48 px grey, trained the same way on CPU) reproduce the seed's
-comparison at small scale: the hybrid, its Swin branch alone and its ResNet branch alone. At that scale
-the hybrid does not beat its ResNet branch (50.8% vs 50.6% on FER2013 PublicTest) and the Swin branch
-alone barely learns (29.3%); see the project README. The Compare tab lists every model with its
-published evaluation; models whose weights are not available are marked unavailable and never run with
-random weights.
+model ("Compact CNN, one model") is the fastest choice there. Three **nano** models (48 px grey, trained
+the same way on CPU) reproduce the seed's comparison at small scale: the hybrid, its Swin branch alone
+and its ResNet branch alone. At that scale the hybrid does not beat its ResNet branch (50.8% vs 50.6% on
+FER2013 PublicTest) and the Swin branch alone barely learns (29.3%); see the project README. The Compare
+tab lists every model with its published evaluation; models whose weights are not available are marked
+unavailable and never run with random weights.
 
 ### What the numbers mean
 FER2013 accuracies are measured on its `PublicTest` split, used for model selection (a validation
