@@ -35,8 +35,11 @@ def measure(source: str) -> dict:
         "source": source, "architecture": model.architecture, "model": train.get("model"),
         "accuracy": round(metrics["accuracy"], 4), "f1_weighted": round(metrics["f1_weighted"], 4),
         "f1_macro": round(metrics["f1_macro"], 4), "accuracy_flip_tta": metrics.get("accuracy_with_flip_tta"),
-        "split": metrics["split"], "n": metrics["n"], "best_epoch": metrics.get("epoch"),
-        "epochs": train.get("epochs"), "seed": train.get("seed"),
+        "split": metrics["split"], "n": metrics["n"],
+        # an ensemble: its members' best epochs, run lengths and seeds
+        "best_epoch": metrics.get("epoch") or "+".join(str(m["epoch"]) for m in metrics.get("members", [])),
+        "epochs": train.get("epochs") or "+".join(str(m["epochs"]) for m in train.get("members", [])),
+        "seed": train.get("seed", [m["seed"] for m in train.get("members", [])]),
         "params_m": round(count_params(model) / 1e6, 2), "gmacs": round(model_flops(model) / 2e9, 3),
         "cpu_ms_per_face": ms, "backend": predictor.backend,
     }
