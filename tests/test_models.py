@@ -159,3 +159,15 @@ def test_ensemble_refuses_members_that_read_faces_differently(other):
 
     with pytest.raises(ValueError, match="differs from member 0"):
         Ensemble.of([_small_compact(0), _small_compact(1, **other)])
+
+
+@pytest.mark.parametrize("members", [[], "compact_cnn", [{"architecture": "vgg99"}],
+                                     [{"architecture": "compact_cnn", "widths": [8], "colour": "blue"}]])
+def test_ensemble_configs_that_do_not_fit_are_refused(tmp_path, members):
+    from fer_space.models import Ensemble
+
+    Ensemble.of([_small_compact(0)]).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "members": members}))
+    with pytest.raises(ValueError, match="ensemble"):
+        load_model(tmp_path)

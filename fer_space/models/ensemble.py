@@ -30,9 +30,12 @@ class Ensemble(FERClassifier):
     def __init__(self, *, members: list[dict[str, Any]], flip: bool = False) -> None:
         from . import architecture_of  # the registry imports this module
 
-        if not members:
-            raise ValueError("an ensemble needs at least one member")
-        models = [architecture_of(cfg, "ensemble member")(**_arguments(cfg)) for cfg in members]
+        if not isinstance(members, list) or not members or not all(isinstance(cfg, dict) for cfg in members):
+            raise ValueError("an ensemble needs a list of one or more member configs")
+        try:
+            models = [architecture_of(cfg, f"ensemble member {i}")(**_arguments(cfg)) for i, cfg in enumerate(members)]
+        except TypeError as exc:  # arguments the member's architecture does not take
+            raise ValueError(f"an ensemble member's config does not fit its architecture: {exc}") from exc
         first = models[0]
         for i, model in enumerate(models[1:], start=1):
             for fact in INPUT_FACTS:
