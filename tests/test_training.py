@@ -294,8 +294,6 @@ def test_training_on_ferplus_soft_labels(fer_csv, tmp_path):
     assert result["epochs_run"] == 1 and 0 <= result["best"] <= 1
 
 
-
-
 def test_branch_ablation_agrees_with_evaluation_and_ablates_the_right_branch(fer_csv):
     from training.ablate import ablate, branch_features
     from training.evaluate import evaluate_arrays, predict_probs

@@ -19,7 +19,7 @@ from torch import nn
 from ..labels import id2label_dict
 from .base import FERClassifier
 
-INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "id2label")
+INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "labels")
 
 
 class Ensemble(FERClassifier):
@@ -39,9 +39,9 @@ class Ensemble(FERClassifier):
         first = models[0]
         for i, model in enumerate(models[1:], start=1):
             for fact in INPUT_FACTS:
-                if _fact(model, fact) != _fact(first, fact):
+                if getattr(model, fact) != getattr(first, fact):
                     raise ValueError(f"ensemble member {i} differs from member 0 in {fact}: "
-                                     f"{_fact(model, fact)} != {_fact(first, fact)}")
+                                     f"{getattr(model, fact)} != {getattr(first, fact)}")
         super().__init__(id2label=id2label_dict(first.labels), img_size=first.img_size, in_chans=first.in_chans,
                          mean=first.mean, std=first.std, crop_margin=first.crop_margin)
         self.members = nn.ModuleList(models)
@@ -70,7 +70,3 @@ class Ensemble(FERClassifier):
 def _arguments(config: dict[str, Any]) -> dict[str, Any]:
     """A member's constructor arguments: its config without the registry name."""
     return {k: v for k, v in config.items() if k != "architecture"}
-
-
-def _fact(model: FERClassifier, fact: str) -> Any:
-    return list(model.labels) if fact == "id2label" else getattr(model, fact)
