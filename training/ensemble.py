@@ -1,12 +1,14 @@
-"""Combine trained runs into one ensemble checkpoint, measured like a run:
-``python -m training.ensemble runs/A runs/B [--flip] --output runs/NAME``.
+"""Combine trained models into one ensemble checkpoint, measured like a run:
+``python -m training.ensemble SOURCE... [--flip] --output runs/NAME``.
 
-Each ``RUN/best`` becomes a member (its weights copied into one
-:class:`~fer_space.models.Ensemble`). The members and the ensemble are measured on the members'
-validation split, single pass as the app runs them. ``OUTPUT`` then looks like a training run
-(``best/`` with weights, config and metrics; ``config.json`` with the members' training configs;
-``command.txt`` with the commands that trained them; ``curves.png``), so
-``python -m training.embed OUTPUT`` ships it like any other run.
+A SOURCE is a training run (its ``best/`` becomes a member) or a shipped ensemble folder such as
+``fer_space/weights`` (each of its members becomes a member again, with the training config and
+command it was recorded with), so the default can grow by one member without the earlier runs.
+The members' weights are copied into one :class:`~fer_space.models.Ensemble`. The members and the
+ensemble are measured on the members' validation split, single pass as the app runs them.
+``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
+``config.json`` with each member's training config and command; ``command.txt``; ``curves.png``),
+so ``python -m training.embed OUTPUT`` ships it like any other run.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from fer_space.models import Ensemble, load_model
+from fer_space.models import Ensemble, FERClassifier, load_model
 
 from .checkpoint import save_model_dir
 from .data import load_faces
@@ -24,44 +27,70 @@ from .evaluate import evaluate_arrays
 from .plots import plot_member_curves
 
 
-def _train_config(run: Path) -> dict:
-    path = run / "config.json"
-    if not path.is_file():
-        raise ValueError(f"{run} is not a training run (no config.json)")
-    return json.loads(path.read_text())
+@dataclass
+class Member:
+    """A trained model and what is known of its training."""
+
+    model: FERClassifier
+    train_config: dict  # the run's TrainConfig, plus "run" and "command" (None when unknown)
+    epoch: int | None
+    history: list[dict] = field(default_factory=list)  # per-epoch records, when the run is at hand
+
+    @property
+    def run(self) -> str:
+        return self.train_config["run"]
 
 
-def build_ensemble(runs: list[Path], output: Path, *, data: str | None = None, flip: bool = False,
+def members_of(source: Path) -> list[Member]:
+    """One member for a training run; the recorded members for a shipped ensemble folder."""
+    if (source / "best").is_dir():
+        if not (source / "config.json").is_file():
+            raise ValueError(f"{source} is not a training run (no config.json)")
+        command_path, history_path = source / "command.txt", source / "metrics.jsonl"
+        command = command_path.read_text().strip() if command_path.is_file() else None
+        config = {"run": str(source), **json.loads((source / "config.json").read_text()), "command": command}
+        history = ([json.loads(line) for line in history_path.read_text().splitlines() if line]
+                   if history_path.is_file() else [])
+        epoch = json.loads((source / "best" / "metrics.json").read_text()).get("epoch")
+        return [Member(load_model(source / "best"), config, epoch, history)]
+    if (source / "train_config.json").is_file():
+        model = load_model(source)
+        if isinstance(model, Ensemble):
+            configs = json.loads((source / "train_config.json").read_text())["members"]
+            infos = json.loads((source / "metrics.json").read_text())["members"]
+            return [Member(member, {"command": None, **config}, info.get("epoch"))
+                    for member, config, info in zip(model.members, configs, infos, strict=True)]
+    raise ValueError(f"{source} is neither a training run (with best/) nor a shipped ensemble")
+
+
+def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None, flip: bool = False,
                    command: str | None = None) -> dict:
-    """Write the ensemble of ``runs`` to ``output`` and return its validation metrics."""
-    configs = [_train_config(run) for run in runs]
-    splits = {cfg["val_split"] for cfg in configs}
+    """Write the ensemble of the members of ``sources`` to ``output`` and return its validation metrics."""
+    members = [member for source in sources for member in members_of(source)]
+    splits = {member.train_config["val_split"] for member in members}
     if len(splits) != 1:
         raise ValueError(f"the members were selected on different splits: {sorted(splits)}")
-    split, data = splits.pop(), data or configs[0]["data"]
-    models = [load_model(run / "best") for run in runs]
-    ensemble = Ensemble.of(models, flip=flip)
+    split, data = splits.pop(), data or members[0].train_config["data"]
+    ensemble = Ensemble.of([member.model for member in members], flip=flip)
     faces = load_faces(data, size=max(48, ensemble.img_size), grey=ensemble.in_chans == 1).split(split)
-    members = []
-    for run, model in zip(runs, models, strict=True):
-        epoch = json.loads((run / "best" / "metrics.json").read_text()).get("epoch")
-        single = evaluate_arrays(model, faces)
-        members.append({"run": str(run), "epoch": epoch, "accuracy": single["accuracy"],
-                        "f1_weighted": single["f1_weighted"],
-                        "accuracy_with_flip_tta": evaluate_arrays(model, faces, tta_flip=True)["accuracy"]})
+    measured = []
+    for member in members:
+        single = evaluate_arrays(member.model, faces)
+        measured.append({"run": member.run, "epoch": member.epoch, "accuracy": single["accuracy"],
+                         "f1_weighted": single["f1_weighted"],
+                         "accuracy_with_flip_tta": evaluate_arrays(member.model, faces, tta_flip=True)["accuracy"]})
     metrics = {"split": split, "data": data, "tta_flip": False, **evaluate_arrays(ensemble, faces),
-               "members": members}
+               "members": measured}
 
     output.mkdir(parents=True, exist_ok=True)
     save_model_dir(ensemble, output / "best", {"metrics.json": json.dumps(metrics, indent=2)})
-    names = sorted({cfg["model"] for cfg in configs})
+    names = sorted({member.train_config["model"] for member in members})
     train_config = {"model": f"{'+'.join(names)}_ensemble", "flip": flip, "val_split": split, "data": data,
-                    "members": [{"run": str(run), **cfg} for run, cfg in zip(runs, configs, strict=True)]}
+                    "members": [member.train_config for member in members]}
     (output / "config.json").write_text(json.dumps(train_config, indent=2))
-    commands = [(run / "command.txt").read_text().strip() for run in runs if (run / "command.txt").is_file()]
+    commands = [member.train_config["command"] for member in members if member.train_config["command"]]
     (output / "command.txt").write_text("\n".join([*commands, *([command] if command else [])]) + "\n")
-    histories = {str(run): [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
-                 for run in runs if (run / "metrics.jsonl").is_file()}
+    histories = {member.run: member.history for member in members if member.history}
     if histories:
         plot_member_curves(histories, output / "curves.png")
     return metrics
@@ -69,14 +98,15 @@ def build_ensemble(runs: list[Path], output: Path, *, data: str | None = None, f
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.ensemble", description=__doc__.split("\n\n")[0])
-    p.add_argument("runs", type=Path, nargs="+", help="training run folders (each with best/)")
+    p.add_argument("sources", type=Path, nargs="+",
+                   help="training run folders (each with best/) or shipped ensemble folders (fer_space/weights)")
     p.add_argument("--output", type=Path, required=True, help="run folder to write the ensemble to")
     p.add_argument("--flip", action="store_true", help="each member also reads the mirrored face")
     p.add_argument("--data", help="data set to measure on (default: the first member's)")
     args = p.parse_args(argv)
     command = " ".join(["python -m training.ensemble", *(sys.argv[1:] if argv is None else argv)])
     try:
-        metrics = build_ensemble(args.runs, args.output, data=args.data, flip=args.flip, command=command)
+        metrics = build_ensemble(args.sources, args.output, data=args.data, flip=args.flip, command=command)
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
