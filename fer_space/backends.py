@@ -2,16 +2,18 @@
 on 2 cores, see ``bench/``). The ONNX graph is exported from the loaded safetensors weights and
 checked against PyTorch before it is used. Exporting costs about 4x the weights in transient memory
 (0.9 GB for the full Swin-SE-ResNet), so the graph is cached on disk under a key of the weights,
-config and exporter versions (``$FER_CACHE``, default ``~/.cache/fer_space``): later starts skip it."""
+config, model code and exporter versions (``$FER_CACHE``, default ``~/.cache/fer_space``): later starts skip it."""
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import inspect
 import io
 import json
 import logging
 import os
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -38,11 +40,14 @@ def cache_dir() -> Path:
 
 
 def model_key(model: FERClassifier) -> str:
-    """A digest of the weights, the config and the exporter versions: equal keys export equal graphs."""
+    """A digest of the weights, the config, the model code and the exporter versions: equal keys export
+    equal graphs."""
     import onnxruntime as ort
 
+    code = sorted({type(m).__module__ for m in model.modules() if type(m).__module__.startswith(__package__)})
     h = hashlib.sha256(json.dumps({"config": model.config, "torch": torch.__version__, "ort": ort.__version__,
-                                   "opset": OPSET}, sort_keys=True, default=str).encode())
+                                   "opset": OPSET, "code": [inspect.getsource(sys.modules[name]) for name in code]},
+                                  sort_keys=True, default=str).encode())
     for name, tensor in model.state_dict().items():
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
