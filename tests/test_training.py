@@ -125,6 +125,20 @@ def test_kaggle_folders_and_affectnet_numbers(tmp_path):
         load_faces(tmp_path / "odd")
 
 
+def test_packed_faces_read_back_pixel_for_pixel(fer_csv, tmp_path):
+    from training.data.pack import main as pack_main
+
+    out = tmp_path / "packed"
+    assert pack_main([str(fer_csv), "--output", str(out)]) == 0
+    packed, source = load_faces(out), read_fer2013_csv(fer_csv)
+    for split, folder in (("Training", "train"), ("PublicTest", "val")):
+        want, got = source.split(split), packed.split(folder)
+        order = np.lexsort((want.index, want.labels))  # the folder reader's order: class, then row
+        assert np.array_equal(got.images, want.images[order]) and np.array_equal(got.labels, want.labels[order])
+    assert pack_main([str(fer_csv), "--output", str(out), "--splits", "PrivateTest"]) == 2
+    assert len(load_faces(out)) == len(source.split("Training")) + len(source.split("PublicTest"))  # kept whole
+
+
 def test_stratified_split_and_rebalance(fer_csv):
     faces = read_fer2013_csv(fer_csv)
     big = combine([faces, faces, faces])  # 231 faces, 33 per class
