@@ -356,15 +356,17 @@ def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
     assert "an ensemble of 2 trained models" in card and f"`{runs[1]}`" in card
     assert json.loads((target / "metrics.json").read_text())["members"] == metrics["members"]
 
-    grown = tmp_path / "grown"  # the shipped ensemble's members come back, with their commands
-    assert ensemble_main([str(target), str(runs[0]), "--flip", "--output", str(grown)]) == 0
+    single = tmp_path / "single"  # shipped alone, as embedded:NAME
+    embed(runs[0], target=single)
+    grown = tmp_path / "grown"  # shipped models' members come back, with their commands
+    assert ensemble_main([str(target), str(single), "--flip", "--output", str(grown)]) == 0
     grown_members = json.loads((grown / "best" / "metrics.json").read_text())["members"]
     assert grown_members == [*metrics["members"], metrics["members"][0]]
     commands = (grown / "command.txt").read_text().splitlines()
     assert commands[:3] == ["python -m training.train --seed 0", "python -m training.train --seed 1",
                             "python -m training.train --seed 0"]
     assert len(Predictor.from_pretrained(str(grown / "best"), device="cpu").model.members) == 3
-    assert ensemble_main([str(runs[0] / "best"), "--output", str(tmp_path / "bad")]) == 2  # a lone model
+    assert ensemble_main([str(tmp_path), "--output", str(tmp_path / "bad")]) == 2  # neither run nor model
 
     train(tiny_config(fer_csv, tmp_path / "c", epochs=1, val_split="Training"))
     assert ensemble_main([str(runs[0]), str(tmp_path / "c"), "--output", str(tmp_path / "bad")]) == 2

@@ -148,12 +148,15 @@ def write_card(run_dir: str | Path, *, repo_hint: str | None = None, command: st
     """Complete ``RUN/best`` with ``README.md``, ``confusion.png``, ``curves.png`` and the training config."""
     run_dir = Path(run_dir)
     best = run_dir / "best"
-    if (run_dir / "config.json").exists():
-        shutil.copyfile(run_dir / "config.json", best / "train_config.json")
-    if (run_dir / "curves.png").exists():
-        shutil.copyfile(run_dir / "curves.png", best / "curves.png")
     if command is None and (run_dir / "command.txt").exists():
         command = (run_dir / "command.txt").read_text().strip()
+    if (run_dir / "config.json").exists():
+        config = json.loads((run_dir / "config.json").read_text())
+        if command and "members" not in config:  # an ensemble's members carry their own commands
+            config["command"] = command
+        (best / "train_config.json").write_text(json.dumps(config, indent=2))
+    if (run_dir / "curves.png").exists():
+        shutil.copyfile(run_dir / "curves.png", best / "curves.png")
     metrics = json.loads((best / "metrics.json").read_text())
     plot_confusion(metrics["confusion_matrix"], EMOTIONS, best / "confusion.png",
                    f"{metrics.get('split', '')} accuracy {metrics['accuracy']:.3f}")

@@ -1,9 +1,10 @@
 """Combine trained models into one ensemble checkpoint, measured like a run:
 ``python -m training.ensemble SOURCE... [--flip] --output runs/NAME``.
 
-A SOURCE is a training run (its ``best/`` becomes a member) or a shipped ensemble folder such as
-``fer_space/weights`` (each of its members becomes a member again, with the training config and
-command it was recorded with), so the default can grow by one member without the earlier runs.
+A SOURCE is a training run (its ``best/`` becomes a member) or a shipped model folder such as
+``fer_space/zoo/compact_cnn`` or ``fer_space/weights`` (the model, or each member of a shipped
+ensemble, becomes a member again with the training config and command it was recorded with), so
+the default can grow or change members without the earlier runs.
 The members' weights are copied into one :class:`~fer_space.models.Ensemble`. The members and the
 ensemble are measured on the members' validation split, single pass as the app runs them.
 ``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
@@ -42,7 +43,7 @@ class Member:
 
 
 def members_of(source: Path) -> list[Member]:
-    """One member for a training run; the recorded members for a shipped ensemble folder."""
+    """One member for a training run or a shipped model; the recorded members for a shipped ensemble."""
     if (source / "best").is_dir():
         if not (source / "config.json").is_file():
             raise ValueError(f"{source} is not a training run (no config.json)")
@@ -53,14 +54,16 @@ def members_of(source: Path) -> list[Member]:
                    if history_path.is_file() else [])
         epoch = json.loads((source / "best" / "metrics.json").read_text()).get("epoch")
         return [Member(load_model(source / "best"), config, epoch, history)]
-    if (source / "train_config.json").is_file():
+    if (source / "train_config.json").is_file() and (source / "metrics.json").is_file():
         model = load_model(source)
+        recorded = json.loads((source / "train_config.json").read_text())
+        metrics = json.loads((source / "metrics.json").read_text())
         if isinstance(model, Ensemble):
-            configs = json.loads((source / "train_config.json").read_text())["members"]
-            infos = json.loads((source / "metrics.json").read_text())["members"]
-            return [Member(member, {"command": None, **config}, info.get("epoch"))
-                    for member, config, info in zip(model.members, configs, infos, strict=True)]
-    raise ValueError(f"{source} is neither a training run (with best/) nor a shipped ensemble")
+            infos = zip(model.members, recorded["members"], metrics["members"], strict=True)
+            return [Member(member, {"command": None, **config}, info.get("epoch")) for member, config, info in infos]
+        return [Member(model, {"run": recorded.get("output", str(source)), "command": None, **recorded},
+                       metrics.get("epoch"))]
+    raise ValueError(f"{source} is neither a training run (with best/) nor a shipped model folder")
 
 
 def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None, flip: bool = False,
@@ -99,7 +102,7 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.ensemble", description=__doc__.split("\n\n")[0])
     p.add_argument("sources", type=Path, nargs="+",
-                   help="training run folders (each with best/) or shipped ensemble folders (fer_space/weights)")
+                   help="training run folders (each with best/) or shipped model folders (fer_space/weights)")
     p.add_argument("--output", type=Path, required=True, help="run folder to write the ensemble to")
     p.add_argument("--flip", action="store_true", help="each member also reads the mirrored face")
     p.add_argument("--data", help="data set to measure on (default: the first member's)")
