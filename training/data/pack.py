@@ -10,6 +10,7 @@ CSV. The folder is written aside and swapped in whole, so it is never half-writt
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -31,13 +32,17 @@ def pack(faces: FaceArrays, output: Path, splits: list[str]) -> dict[str, int]:
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
     counts = {}
-    for split in splits:
-        part, folder = faces.split(split), SPLIT_FOLDERS.get(split, split)
-        for image, label, row in zip(part.images, part.labels, part.index, strict=True):
-            path = tmp / folder / EMOTIONS[label] / f"{row:06d}.webp"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(image).save(path, lossless=True, quality=100)
-        counts[folder] = len(part)
+    try:
+        for split in splits:
+            part, folder = faces.split(split), SPLIT_FOLDERS.get(split, split)
+            for image, label, row in zip(part.images, part.labels, part.index, strict=True):
+                path = tmp / folder / EMOTIONS[label] / f"{row:06d}.webp"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image).save(path, lossless=True, quality=100)
+            counts[folder] = len(part)
+    except BaseException:  # as save_model_dir: no half-written folder is left behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     swap_dir(tmp, output)
     return counts
 
