@@ -25,8 +25,8 @@ SEED_REPOS = {
     "ResNet50 (full, 224 px)": "fer-space/resnet50-fer2013",
 }
 DEFAULT_NAME = "Compact CNN (embedded default)"
-# Display names of the other shipped models (fer_space/zoo/NAME): one member of the default
-# ensemble alone (the fastest), and the seed's comparison at 48 px.
+# Display names of the other shipped models (fer_space/zoo/NAME): a single compact CNN (the
+# fastest), and the seed's comparison at 48 px.
 ZOO_NAMES = {
     "compact_cnn": "Compact CNN, one model (48 px, embedded; fastest)",
     "swin_se_resnet_nano": "Swin-SE-ResNet nano (48 px, embedded)",

@@ -14,6 +14,7 @@ import pytest
 import torch
 from huggingface_hub import ModelCard
 from PIL import Image
+from safetensors import safe_open
 
 from fer_space import EMOTIONS, Predictor
 from fer_space.labels import FER2013_ORDER
@@ -358,14 +359,18 @@ def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
 
     single = tmp_path / "single"  # shipped alone, as embedded:NAME
     embed(runs[0], target=single)
-    grown = tmp_path / "grown"  # shipped models' members come back, with their commands
-    assert ensemble_main([str(target), str(single), "--flip", "--output", str(grown)]) == 0
-    grown_members = json.loads((grown / "best" / "metrics.json").read_text())["members"]
-    assert grown_members == [*metrics["members"], metrics["members"][0]]
+    grown = tmp_path / "grown"  # shipped models' members come back, with their commands; stored in float16
+    assert ensemble_main([str(target), str(single), "--flip", "--fp16", "--output", str(grown)]) == 0
+    grown_metrics = json.loads((grown / "best" / "metrics.json").read_text())
+    assert grown_metrics["members"] == [*metrics["members"], metrics["members"][0]]
     commands = (grown / "command.txt").read_text().splitlines()
     assert commands[:3] == ["python -m training.train --seed 0", "python -m training.train --seed 1",
                             "python -m training.train --seed 0"]
-    assert len(Predictor.from_pretrained(str(grown / "best"), device="cpu").model.members) == 3
+    with safe_open(grown / "best" / "model.safetensors", "pt") as weights:
+        assert {weights.get_slice(key).get_dtype() for key in weights.keys()} == {"F16", "I64"}  # I64: BN counts
+    grown_model = Predictor.from_pretrained(str(grown / "best"), device="cpu").model
+    assert len(grown_model.members) == 3 and next(grown_model.parameters()).dtype == torch.float32
+    assert grown_metrics["accuracy"] == evaluate_arrays(grown_model, faces)["accuracy"]  # measured as it loads
     assert ensemble_main([str(tmp_path), "--output", str(tmp_path / "bad")]) == 2  # neither run nor model
 
     train(tiny_config(fer_csv, tmp_path / "c", epochs=1, val_split="Training"))

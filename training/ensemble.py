@@ -9,7 +9,9 @@ The members' weights are copied into one :class:`~fer_space.models.Ensemble`. Th
 ensemble are measured on the members' validation split, single pass as the app runs them.
 ``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
 ``config.json`` with each member's training config and command; ``command.txt``; ``curves.png``),
-so ``python -m training.embed OUTPUT`` ships it like any other run.
+so ``python -m training.embed OUTPUT`` ships it like any other run. With ``--fp16`` the weights are
+stored in float16 (half the bytes; loading casts them back to float32) and the ensemble is measured
+with those rounded weights, as it ships.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def members_of(source: Path) -> list[Member]:
 
 
 def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None, flip: bool = False,
-                   command: str | None = None) -> dict:
+                   fp16: bool = False, command: str | None = None) -> dict:
     """Write the ensemble of the members of ``sources`` to ``output`` and return its validation metrics."""
     members = [member for source in sources for member in members_of(source)]
     splits = {member.train_config["val_split"] for member in members}
@@ -75,6 +77,8 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
         raise ValueError(f"the members were selected on different splits: {sorted(splits)}")
     split, data = splits.pop(), data or members[0].train_config["data"]
     ensemble = Ensemble.of([member.model for member in members], flip=flip)
+    if fp16:  # measure the weights as they will load: rounded to float16, computed in float32
+        ensemble.half().float()
     faces = load_faces(data, size=max(48, ensemble.img_size), grey=ensemble.in_chans == 1).split(split)
     measured = []
     for member in members:
@@ -86,10 +90,11 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
                "members": measured}
 
     output.mkdir(parents=True, exist_ok=True)
-    save_model_dir(ensemble, output / "best", {"metrics.json": json.dumps(metrics, indent=2)})
+    save_model_dir(ensemble.half() if fp16 else ensemble, output / "best",
+                   {"metrics.json": json.dumps(metrics, indent=2)})
     names = sorted({member.train_config["model"] for member in members})
-    train_config = {"model": f"{'+'.join(names)}_ensemble", "flip": flip, "val_split": split, "data": data,
-                    "members": [member.train_config for member in members]}
+    train_config = {"model": f"{'+'.join(names)}_ensemble", "flip": flip, "fp16": fp16, "val_split": split,
+                    "data": data, "members": [member.train_config for member in members]}
     (output / "config.json").write_text(json.dumps(train_config, indent=2))
     commands = [member.train_config["command"] for member in members if member.train_config["command"]]
     (output / "command.txt").write_text("\n".join([*commands, *([command] if command else [])]) + "\n")
@@ -105,11 +110,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="training run folders (each with best/) or shipped model folders (fer_space/weights)")
     p.add_argument("--output", type=Path, required=True, help="run folder to write the ensemble to")
     p.add_argument("--flip", action="store_true", help="each member also reads the mirrored face")
+    p.add_argument("--fp16", action="store_true", help="store the weights in float16 (half the size)")
     p.add_argument("--data", help="data set to measure on (default: the first member's)")
     args = p.parse_args(argv)
     command = " ".join(["python -m training.ensemble", *(sys.argv[1:] if argv is None else argv)])
     try:
-        metrics = build_ensemble(args.sources, args.output, data=args.data, flip=args.flip, command=command)
+        metrics = build_ensemble(args.sources, args.output, data=args.data, flip=args.flip, fp16=args.fp16,
+                                 command=command)
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
