@@ -227,6 +227,21 @@ def test_resume_after_sigkill_repeats_the_uninterrupted_run(fer_csv, tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
+def test_resume_keeps_the_runs_length_unless_told(fer_csv, tmp_path):
+    from training.train import main as train_main
+
+    run = tmp_path / "run"
+    yaml = tmp_path / "cfg.yaml"  # says 1 epoch; the run was started with --epochs 2
+    yaml.write_text(json.dumps({k: v for k, v in tiny_config(fer_csv, run, epochs=1).to_dict().items()
+                                if k != "augment"}))
+    base = ["--config", str(yaml), "--output", str(run)]
+    assert train_main([*base, "--epochs", "2"]) == 0
+    assert train_main([*base, "--resume"]) == 0  # nothing left to do: the run's 2 epochs, not the YAML's 1
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+    assert train_main([*base, "--resume", "--epochs", "3"]) == 0  # an explicit new length extends it
+    assert len((run / "metrics.jsonl").read_text().splitlines()) == 3
+
+
 def test_unwritable_output_fails_before_training(fer_csv, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")

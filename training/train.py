@@ -249,7 +249,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     p.add_argument("--config", help="YAML file with TrainConfig fields (training/configs/)")
     p.add_argument("--data", help="fer2013.csv(.gz) or a folder data set")
     p.add_argument("--model", help="registry name, e.g. compact_cnn, swin_se_resnet")
-    p.add_argument("--epochs", type=int)
+    p.add_argument("--epochs", type=int, help="with --resume: a new length for the run (default: its own)")
     p.add_argument("--limit", type=int, help="train on this many faces only")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -269,7 +269,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads",
                                    "output"}
     }
-    return replace(cfg, **overrides), args
+    cfg = replace(cfg, **overrides)
+    saved = Path(cfg.output) / "config.json"
+    if args.resume and args.epochs is None and saved.is_file():  # keep the run's schedule, not the YAML's
+        cfg = replace(cfg, epochs=json.loads(saved.read_text())["epochs"])
+    return cfg, args
 
 
 def main(argv: list[str] | None = None) -> int:
