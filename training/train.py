@@ -129,9 +129,10 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
 
 
-def train(cfg: TrainConfig, resume: bool = False, command: str | None = None) -> dict:
+def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, epochs: int | None = None) -> dict:
     """Run (or resume) training; returns the best validation metrics. ``command`` (the command line
-    of a fresh run) is kept in ``OUTPUT/command.txt`` for the model card."""
+    of a fresh run) is kept in ``OUTPUT/command.txt`` for the model card. A resumed run keeps the
+    config it was started with; ``epochs`` gives it a new length (e.g. to extend a finished run)."""
     out = Path(cfg.output)
     check_output_dir(out)
     if command and not resume:
@@ -141,7 +142,7 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None) ->
     if resume and state is None:
         print(f"no checkpoint at {last_path}: starting from scratch", file=sys.stderr)
     if state is not None:
-        cfg = TrainConfig.from_dict({**state["config"], "epochs": cfg.epochs, "output": cfg.output})
+        cfg = TrainConfig.from_dict({**state["config"], "output": cfg.output, **({"epochs": epochs} if epochs else {})})
 
     device = pick_device(cfg.device)
     if cfg.threads:
@@ -269,17 +270,13 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads",
                                    "output"}
     }
-    cfg = replace(cfg, **overrides)
-    saved = Path(cfg.output) / "config.json"
-    if args.resume and args.epochs is None and saved.is_file():  # keep the run's schedule, not the YAML's
-        cfg = replace(cfg, epochs=json.loads(saved.read_text())["epochs"])
-    return cfg, args
+    return replace(cfg, **overrides), args
 
 
 def main(argv: list[str] | None = None) -> int:
     cfg, args = parse_args(argv)
     command = " ".join(["python -m training.train", *(sys.argv[1:] if argv is None else argv)])
-    result = train(cfg, resume=args.resume, command=command)
+    result = train(cfg, resume=args.resume, command=command, epochs=args.epochs)
     print(json.dumps(result))
     if args.push_to_hub:
         from .push import push_run
