@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +37,20 @@ def load_state(path: str | Path) -> dict[str, Any]:
 
 def save_model_dir(model: FERClassifier, directory: str | Path, extra_files: dict[str, str] | None = None) -> None:
     """``save_pretrained`` into a temp folder, then swap it in for ``directory``."""
-    directory = Path(directory)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
-    try:
+    with staged_dir(directory) as tmp:
         model.save_pretrained(tmp)
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
+
+
+@contextmanager
+def staged_dir(directory: str | Path) -> Iterator[Path]:
+    """A temp folder beside ``directory`` to fill; swapped in whole when the block ends, removed if it fails."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
+    try:
+        yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

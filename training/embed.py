@@ -15,14 +15,13 @@ import argparse
 import json
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from fer_space.models import load_model
 from fer_space.sources import EMBEDDED_DIR, ZOO_DIR
 
 from .card import write_card
-from .checkpoint import swap_dir
+from .checkpoint import staged_dir
 from .data import load_faces
 from .evaluate import evaluate_arrays
 
@@ -56,13 +55,11 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -
     size = (best / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; the embedded model must stay under 20 MiB")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".weights."))
-    tmp.chmod(0o755)
-    for name in FILES:
-        if (best / name).exists():
-            shutil.copyfile(best / name, tmp / name)
-    swap_dir(tmp, target)
+    with staged_dir(target) as tmp:
+        tmp.chmod(0o755)
+        for name in FILES:
+            if (best / name).exists():
+                shutil.copyfile(best / name, tmp / name)
     return target
 
 

@@ -10,16 +10,14 @@ CSV. The folder is written aside and swapped in whole, so it is never half-writt
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from fer_space.labels import EMOTIONS
 
-from ..checkpoint import swap_dir
+from ..checkpoint import staged_dir
 from . import load_faces
 from .arrays import FaceArrays
 
@@ -29,10 +27,8 @@ SPLIT_FOLDERS = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"
 
 def pack(faces: FaceArrays, output: Path, splits: list[str]) -> dict[str, int]:
     """Write ``splits`` of ``faces`` under ``output``; returns the face count per split folder."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
     counts = {}
-    try:
+    with staged_dir(output) as tmp:
         for split in splits:
             part, folder = faces.split(split), SPLIT_FOLDERS.get(split, split)
             for image, label, row in zip(part.images, part.labels, part.index, strict=True):
@@ -40,10 +36,6 @@ def pack(faces: FaceArrays, output: Path, splits: list[str]) -> dict[str, int]:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(image).save(path, lossless=True, quality=100)
             counts[folder] = len(part)
-    except BaseException:  # as save_model_dir: no half-written folder is left behind
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    swap_dir(tmp, output)
     return counts
 
 
