@@ -240,6 +240,8 @@ def test_resume_keeps_the_runs_length_unless_told(fer_csv, tmp_path):
     assert json.loads((run / "config.json").read_text())["epochs"] == 2
     assert train_main([*base, "--resume", "--epochs", "3"]) == 0  # an explicit new length extends it
     assert len((run / "metrics.jsonl").read_text().splitlines()) == 3
+    commands = (run / "command.txt").read_text().splitlines()  # the card shows every command that shaped it
+    assert [c.split(str(run))[1] for c in commands] == [" --epochs 2", " --resume --epochs 3"]
 
 
 def test_unwritable_output_fails_before_training(fer_csv, tmp_path):

@@ -131,18 +131,22 @@ def make_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, epochs: int | None = None) -> dict:
     """Run (or resume) training; returns the best validation metrics. ``command`` (the command line
-    of a fresh run) is kept in ``OUTPUT/command.txt`` for the model card. A resumed run keeps the
-    config it was started with; ``epochs`` gives it a new length (e.g. to extend a finished run)."""
+    of a fresh run, or of a resume that changes the length) is kept in ``OUTPUT/command.txt`` for the
+    model card. A resumed run keeps the config it was started with; ``epochs`` gives it a new length
+    (e.g. to extend a finished run)."""
     out = Path(cfg.output)
     check_output_dir(out)
-    if command and not resume:
-        (out / "command.txt").write_text(command + "\n")
     last_path = out / "last.pt"
     state = load_state(last_path) if resume and last_path.exists() else None
     if resume and state is None:
         print(f"no checkpoint at {last_path}: starting from scratch", file=sys.stderr)
     if state is not None:
         cfg = TrainConfig.from_dict({**state["config"], "output": cfg.output, **({"epochs": epochs} if epochs else {})})
+    if command and state is None:
+        (out / "command.txt").write_text(command + "\n")
+    elif command and cfg.epochs != state["config"]["epochs"]:  # a new length is part of how the run was made
+        with open(out / "command.txt", "a") as log:
+            log.write(command + "\n")
 
     device = pick_device(cfg.device)
     if cfg.threads:
