@@ -3,12 +3,14 @@
 
 A SOURCE is a training run (its ``best/`` becomes a member) or a shipped model folder such as
 ``fer_space/zoo/compact_cnn`` or ``fer_space/weights`` (the model, or each member of a shipped
-ensemble, becomes a member again with the training config and command it was recorded with), so
+ensemble, becomes a member again with the training config, command and, for an ensemble's members,
+learning curve it was recorded with), so
 the default can grow or change members without the earlier runs.
 The members' weights are copied into one :class:`~fer_space.models.Ensemble`. The members and the
 ensemble are measured on the members' validation split, single pass as the app runs them.
 ``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
-``config.json`` with each member's training config and command; ``command.txt``; ``curves.png``),
+``config.json`` with each member's training config, command and learning curve; ``command.txt``;
+``curves.png``),
 so ``python -m training.embed OUTPUT`` ships it like any other run. With ``--fp16`` the weights are
 stored in float16 (half the bytes; loading casts them back to float32) and the ensemble is measured
 with those rounded weights, as it ships.
@@ -62,7 +64,8 @@ def members_of(source: Path) -> list[Member]:
         metrics = json.loads((source / "metrics.json").read_text())
         if isinstance(model, Ensemble):
             infos = zip(model.members, recorded["members"], metrics["members"], strict=True)
-            return [Member(member, {"command": None, **config}, info.get("epoch")) for member, config, info in infos]
+            return [Member(member, {"command": None, **{k: v for k, v in config.items() if k != "history"}},
+                           info.get("epoch"), config.get("history", [])) for member, config, info in infos]
         return [Member(model, {"run": recorded.get("output", str(source)), "command": None, **recorded},
                        metrics.get("epoch"))]
     raise ValueError(f"{source} is neither a training run (with best/) nor a shipped model folder")
@@ -94,7 +97,7 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
                    {"metrics.json": json.dumps(metrics, indent=2)})
     names = sorted({member.train_config["model"] for member in members})
     train_config = {"model": f"{'+'.join(names)}_ensemble", "flip": flip, "fp16": fp16, "val_split": split,
-                    "data": data, "members": [member.train_config for member in members]}
+                    "data": data, "members": [{**member.train_config, "history": member.history} for member in members]}
     (output / "config.json").write_text(json.dumps(train_config, indent=2))
     commands = [member.train_config["command"] for member in members if member.train_config["command"]]
     (output / "command.txt").write_text("\n".join([*commands, *([command] if command else [])]) + "\n")
