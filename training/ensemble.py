@@ -3,9 +3,9 @@
 
 A SOURCE is a training run (its ``best/`` becomes a member) or a shipped model folder such as
 ``fer_space/zoo/compact_cnn`` or ``fer_space/weights`` (the model, or each member of a shipped
-ensemble, becomes a member again with the training config, command and, for an ensemble's members,
-learning curve it was recorded with), so
-the default can grow or change members without the earlier runs.
+ensemble, becomes a member again with the training config and command it was recorded with, and an
+ensemble's member with its learning curve), so the default can grow or change members without the
+earlier runs.
 The members' weights are copied into one :class:`~fer_space.models.Ensemble`. The members and the
 ensemble are measured on the members' validation split, single pass as the app runs them.
 ``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
