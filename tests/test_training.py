@@ -383,9 +383,9 @@ def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
     commands = (grown / "command.txt").read_text().splitlines()
     assert commands[:3] == ["python -m training.train --seed 0", "python -m training.train --seed 1",
                             "python -m training.train --seed 0"]
-    curves = [member["history"] for member in json.loads((grown / "config.json").read_text())["members"]]
+    curves = json.loads((grown / "config.json").read_text())["histories"]
     assert curves[:2] == [[json.loads((run / "metrics.jsonl").read_text())] for run in runs]  # kept for curves.png
-    assert (grown / "curves.png").is_file() and '"history"' not in card
+    assert (grown / "curves.png").is_file() and '"histories"' not in card
     with safe_open(grown / "best" / "model.safetensors", "pt") as weights:
         assert {weights.get_slice(key).get_dtype() for key in weights.keys()} == {"F16", "I64"}  # I64: BN counts
     grown_model = Predictor.from_pretrained(str(grown / "best"), device="cpu").model

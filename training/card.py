@@ -112,16 +112,9 @@ def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: 
         accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
         f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
         command=command or "(see train_config.json)",
-        train_config=json.dumps(_without_histories(train_cfg), indent=2), repo_hint=repo_hint or str(model_dir),
+        train_config=json.dumps({k: v for k, v in train_cfg.items() if k != "histories"}, indent=2),  # in curves.png
+        repo_hint=repo_hint or str(model_dir),
     )
-
-
-def _without_histories(train_cfg: dict) -> dict:
-    """The training config as the card shows it: an ensemble's members' learning curves are in curves.png."""
-    if "members" not in train_cfg:
-        return train_cfg
-    members = [{k: v for k, v in member.items() if k != "history"} for member in train_cfg["members"]]
-    return {**train_cfg, "members": members}
 
 
 def _tta(metrics: dict, built_in_flip: bool) -> str:

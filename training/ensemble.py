@@ -9,8 +9,8 @@ earlier runs.
 The members' weights are copied into one :class:`~fer_space.models.Ensemble`. The members and the
 ensemble are measured on the members' validation split, single pass as the app runs them.
 ``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
-``config.json`` with each member's training config, command and learning curve; ``command.txt``;
-``curves.png``),
+``config.json`` with each member's training config and command, and their learning curves;
+``command.txt``; ``curves.png``),
 so ``python -m training.embed OUTPUT`` ships it like any other run. With ``--fp16`` the weights are
 stored in float16 (half the bytes; loading casts them back to float32) and the ensemble is measured
 with those rounded weights, as it ships.
@@ -63,9 +63,10 @@ def members_of(source: Path) -> list[Member]:
         recorded = json.loads((source / "train_config.json").read_text())
         metrics = json.loads((source / "metrics.json").read_text())
         if isinstance(model, Ensemble):
-            infos = zip(model.members, recorded["members"], metrics["members"], strict=True)
-            return [Member(member, {"command": None, **{k: v for k, v in config.items() if k != "history"}},
-                           info.get("epoch"), config.get("history", [])) for member, config, info in infos]
+            histories = recorded.get("histories", [[]] * len(model.members))
+            infos = zip(model.members, recorded["members"], metrics["members"], histories, strict=True)
+            return [Member(member, {"command": None, **config}, info.get("epoch"), history)
+                    for member, config, info, history in infos]
         return [Member(model, {"run": recorded.get("output", str(source)), "command": None, **recorded},
                        metrics.get("epoch"))]
     raise ValueError(f"{source} is neither a training run (with best/) nor a shipped model folder")
@@ -97,7 +98,8 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
                    {"metrics.json": json.dumps(metrics, indent=2)})
     names = sorted({member.train_config["model"] for member in members})
     train_config = {"model": f"{'+'.join(names)}_ensemble", "flip": flip, "fp16": fp16, "val_split": split,
-                    "data": data, "members": [{**member.train_config, "history": member.history} for member in members]}
+                    "data": data, "members": [member.train_config for member in members],
+                    "histories": [member.history for member in members]}
     (output / "config.json").write_text(json.dumps(train_config, indent=2))
     commands = [member.train_config["command"] for member in members if member.train_config["command"]]
     (output / "command.txt").write_text("\n".join([*commands, *([command] if command else [])]) + "\n")
