@@ -17,6 +17,7 @@ from PIL import Image
 from safetensors import safe_open
 
 from fer_space import EMOTIONS, Predictor
+from fer_space.errors import ModelLoadError
 from fer_space.labels import FER2013_ORDER
 from fer_space.models import create_model
 from training.config import TrainConfig
@@ -395,3 +396,39 @@ def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
 
     train(tiny_config(fer_csv, tmp_path / "c", epochs=1, val_split="Training"))
     assert ensemble_main([str(runs[0]), str(tmp_path / "c"), "--output", str(tmp_path / "bad")]) == 2
+
+
+def test_distillation_targets_mix_the_teachers_mirrored_probabilities_and_are_cached(fer_csv, tmp_path):
+    from training.distill import distillation_targets
+    from training.evaluate import predict_probs
+
+    teacher_run = tmp_path / "teacher"
+    train(tiny_config(fer_csv, teacher_run, epochs=1))
+    teacher = str(teacher_run / "best")
+    faces = load_faces(fer_csv).split("Training")
+    cache = tmp_path / "teacher_probs.npz"
+    targets = distillation_targets(teacher, faces, faces.labels, 0.75, cache)
+    model = Predictor.from_pretrained(teacher, device="cpu").model
+    probs = predict_probs(model, faces.images, tta_flip=True)[:, [model.labels.index(n) for n in EMOTIONS]]
+    assert np.allclose(targets, 0.75 * probs + 0.25 * np.eye(7)[faces.labels], atol=1e-6)
+    assert np.allclose(targets.sum(1), 1, atol=1e-5)
+
+    moved = tmp_path / "moved"
+    (teacher_run / "best").rename(moved)  # the cache answers for the same teacher and faces...
+    assert np.array_equal(distillation_targets(teacher, faces, faces.labels, 0.75, cache), targets)
+    with pytest.raises(ModelLoadError):  # ...and only for them
+        distillation_targets(teacher, faces.select(np.arange(10)), faces.labels[:10], 0.75, cache)
+    with pytest.raises(ValueError, match="teacher_weight"):
+        distillation_targets(str(moved), faces, faces.labels, 0.0, cache)
+
+    student = tmp_path / "student"
+    result = train(tiny_config(fer_csv, student, epochs=1, teacher=str(moved), teacher_weight=0.5))
+    assert result["epochs_run"] == 1 and (student / "teacher_probs.npz").is_file()
+    assert json.loads((student / "config.json").read_text())["teacher"] == str(moved)
+
+    from training.train import main as train_main
+
+    yaml = tmp_path / "gone.yaml"  # a teacher that is not there: a clear error before any training
+    yaml.write_text(json.dumps({k: v for k, v in tiny_config(fer_csv, tmp_path / "orphan", teacher=teacher).to_dict()
+                                .items() if k != "augment"}))
+    assert train_main(["--config", str(yaml)]) == 2 and not (tmp_path / "orphan" / "last.pt").exists()

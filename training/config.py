@@ -25,6 +25,8 @@ class TrainConfig:
     val_split: str = "PublicTest"
     label_map: dict[str, str | None] | None = None  # class folder -> emotion, None drops (e.g. contempt)
     ferplus_votes: str | None = None  # fer2013new.csv: train on FER+ soft labels
+    teacher: str | None = None  # model source to distil: targets mix its probabilities with the labels
+    teacher_weight: float = 0.7  # share of the teacher's probabilities in the targets
     drop_leaks: bool = False  # drop training faces identical to a validation/test face
     limit: int | None = None  # use only this many training faces (quick runs)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -1,10 +1,11 @@
 """Train a fer_space model: ``python -m training.train --config training/configs/X.yaml``.
 
 One loop for every model and data set: warm-up + cosine learning rate, label smoothing, optional
-class weights / balanced sampling / FER+ soft labels, mixed precision on GPU, early stopping on a
-validation metric. Each epoch writes ``last.pt`` atomically (resume with ``--resume``; a killed run
-loses at most the epoch in progress) and, when the monitored metric improves, the model folder
-``best/`` (safetensors + config.json + metrics.json). The random state of an epoch is derived
+class weights / balanced sampling / FER+ soft labels / a teacher's probabilities (knowledge
+distillation, ``training.distill``), mixed precision on GPU, early stopping on a validation metric.
+Each epoch writes ``last.pt`` atomically (resume with ``--resume``; a killed run loses at most the
+epoch in progress) and, when the monitored metric improves, the model folder ``best/``
+(safetensors + config.json + metrics.json). The random state of an epoch is derived
 from (seed, epoch), so a resumed run repeats the uninterrupted one exactly.
 """
 
@@ -25,6 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
+from fer_space.errors import ModelLoadError
 from fer_space.models import FERClassifier, create_model
 from fer_space.predictor import pick_device
 
@@ -32,6 +34,7 @@ from .checkpoint import load_state, save_model_dir, save_state
 from .config import TrainConfig
 from .data import FaceArrays, FaceDataset, ferplus_soft_labels, limit_faces, load_faces
 from .data.leakage import drop_leaks
+from .distill import distillation_targets
 from .evaluate import evaluate_arrays
 from .plots import plot_curves
 from .transforms import train_transform
@@ -81,8 +84,9 @@ def build_model(cfg: TrainConfig) -> FERClassifier:
     return model
 
 
-def load_data(cfg: TrainConfig, model: FERClassifier) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
-    """Training faces, their targets (indices or FER+ soft labels) and validation faces."""
+def load_data(cfg: TrainConfig, model: FERClassifier, device: torch.device | str = "cpu",
+              ) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
+    """Training faces, their targets (indices, or FER+ / teacher soft labels) and validation faces."""
     faces = load_faces(cfg.data, cfg.data_format, size=max(48, model.img_size), grey=model.in_chans == 1,
                        label_map=cfg.label_map)
     if cfg.drop_leaks:
@@ -93,6 +97,9 @@ def load_data(cfg: TrainConfig, model: FERClassifier) -> tuple[FaceArrays, np.nd
         train = limit_faces(train, cfg.limit, cfg.seed)
         val = limit_faces(val, max(200, cfg.limit // 5), cfg.seed)
     targets = ferplus_soft_labels(train, cfg.ferplus_votes) if cfg.ferplus_votes else train.labels
+    if cfg.teacher:
+        targets = distillation_targets(cfg.teacher, train, targets, cfg.teacher_weight,
+                                       Path(cfg.output) / "teacher_probs.npz", device)
     return train, targets, val
 
 
@@ -153,7 +160,7 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg)
-    train_faces, targets, val_faces = load_data(cfg, model)
+    train_faces, targets, val_faces = load_data(cfg, model, device)
     model.to(device)
     loader = make_loader(cfg, model, train_faces, targets, device)
     optimizer = make_optimizer(cfg, model)
@@ -280,7 +287,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
 def main(argv: list[str] | None = None) -> int:
     cfg, args = parse_args(argv)
     command = " ".join(["python -m training.train", *(sys.argv[1:] if argv is None else argv)])
-    result = train(cfg, resume=args.resume, command=command, epochs=args.epochs)
+    try:
+        result = train(cfg, resume=args.resume, command=command, epochs=args.epochs)
+    except (FileNotFoundError, ModelLoadError) as exc:  # no data set, or a teacher that cannot be loaded
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result))
     if args.push_to_hub:
         from .push import push_run

@@ -1,0 +1,56 @@
+"""Knowledge distillation targets: train a model on a teacher's probabilities.
+
+A teacher is any model source (a run's ``best/`` folder, a shipped ensemble, a Hub repo, an
+``embedded:`` name). It reads every training face once, unaugmented and mirrored, before training;
+the target of a face is ``weight`` x the teacher's probabilities + (1 - ``weight``) x its own label
+(one-hot, or FER+ soft label). The targets are cached beside the run so a resume does not pay again.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_space.labels import EMOTIONS
+from fer_space.sources import resolve_and_load
+
+from .data import FaceArrays
+from .evaluate import predict_probs
+
+
+def teacher_probs(source: str, faces: FaceArrays, device: torch.device | str = "cpu") -> np.ndarray:
+    """The teacher's probabilities ``(N, 7)`` for ``faces``, averaged with the mirrored face, in the
+    canonical label order."""
+    teacher, _ = resolve_and_load(source, device=str(device))
+    missing = set(EMOTIONS) - set(teacher.labels)
+    if missing:
+        raise ValueError(f"teacher {source} does not predict {sorted(missing)}")
+    mirrored_inside = getattr(teacher, "flip", False)  # an Ensemble built with flip already averages
+    probs = predict_probs(teacher, faces.images, device=device, tta_flip=not mirrored_inside)
+    return probs[:, [teacher.labels.index(name) for name in EMOTIONS]]
+
+
+def distillation_targets(
+    source: str, faces: FaceArrays, own: np.ndarray, weight: float, cache: Path, device: torch.device | str = "cpu"
+) -> np.ndarray:
+    """Soft targets ``(N, 7)`` mixing the teacher's probabilities with ``own`` (label indices or
+    soft labels). The teacher's probabilities are read from / written to ``cache`` (``.npz``, kept
+    with the teacher's name and reused only for the same teacher and faces)."""
+    if not 0.0 < weight <= 1.0:
+        raise ValueError(f"teacher_weight must be in (0, 1], got {weight}")
+    cached = np.load(cache) if cache.exists() else None
+    if cached is not None and str(cached["source"]) == source and np.array_equal(cached["index"], faces.index):
+        probs = cached["probs"]
+    else:
+        t0 = time.perf_counter()
+        probs = teacher_probs(source, faces, device).astype(np.float32)
+        partial = cache.with_name(cache.name + ".partial.npz")
+        np.savez(partial, probs=probs, source=source, index=faces.index)
+        partial.replace(cache)
+        print(f"teacher {source}: read {len(faces)} training faces in {time.perf_counter() - t0:.0f} s "
+              f"(agrees with the labels on {(probs.argmax(1) == faces.labels).mean():.1%})")
+    one_hot = np.eye(len(EMOTIONS), dtype=np.float32)[own] if own.ndim == 1 else own
+    return weight * probs + (1.0 - weight) * one_hot
