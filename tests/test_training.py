@@ -428,7 +428,9 @@ def test_distillation_targets_mix_the_teachers_mirrored_probabilities_and_are_ca
 
     from training.train import main as train_main
 
-    yaml = tmp_path / "gone.yaml"  # a teacher that is not there: a clear error before any training
-    yaml.write_text(json.dumps({k: v for k, v in tiny_config(fer_csv, tmp_path / "orphan", teacher=teacher).to_dict()
-                                .items() if k != "augment"}))
-    assert train_main(["--config", str(yaml)]) == 2 and not (tmp_path / "orphan" / "last.pt").exists()
+    yaml = tmp_path / "cfg.yaml"
+    yaml.write_text(json.dumps({k: v for k, v in tiny_config(fer_csv, tmp_path / "orphan").to_dict().items()
+                                if k != "augment"}))
+    # a teacher that is not there: a clear error before any training
+    assert train_main(["--config", str(yaml), "--teacher", teacher]) == 2
+    assert not (tmp_path / "orphan" / "last.pt").exists()

@@ -268,6 +268,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     p.add_argument("--seed", type=int)
     p.add_argument("--device")
     p.add_argument("--threads", type=int)
+    p.add_argument("--teacher", help="model source to distil (a run's best/, a shipped model, a Hub repo)")
     p.add_argument("--output", help="run folder (checkpoints, logs, best/)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
     p.add_argument("--push-to-hub", metavar="REPO_ID", help="push best/ to this Hub repo when done")
@@ -279,7 +280,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         k: v
         for k, v in vars(args).items()
         if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads",
-                                   "output"}
+                                   "teacher", "output"}
     }
     return replace(cfg, **overrides), args
 
