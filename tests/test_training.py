@@ -394,6 +394,23 @@ def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
     assert grown_metrics["accuracy"] == evaluate_arrays(grown_model, faces)["accuracy"]  # measured as it loads
     assert ensemble_main([str(tmp_path), "--output", str(tmp_path / "bad")]) == 2  # neither run nor model
 
+    small = tmp_path / "int8"  # conv/linear weights in int8, a scale per output channel
+    assert ensemble_main([str(target), "--flip", "--int8", "--output", str(small)]) == 0
+    with safe_open(small / "best" / "model.safetensors", "pt") as weights:
+        dtypes = {key: weights.get_slice(key).get_dtype() for key in weights.keys()}
+    assert {dtypes[k] for k in dtypes if k.endswith(".weight") and k + ".int8_scale" in dtypes} == {"I8"}
+    size = (small / "best" / "model.safetensors").stat().st_size  # against the same two in float32
+    assert size < 0.4 * (out / "best" / "model.safetensors").stat().st_size
+    small_model = Predictor.from_pretrained(str(small / "best"), device="cpu").model
+    assert json.loads((small / "best" / "metrics.json").read_text())["accuracy"] == evaluate_arrays(
+        small_model, faces)["accuracy"]
+    for (key, a), b in zip(ensemble.state_dict().items(), small_model.state_dict().values(), strict=True):
+        if key + ".int8_scale" in dtypes:  # rounded to within half a step of its channel's scale
+            step = a.abs().amax(dim=tuple(range(1, a.ndim)), keepdim=True) / 127
+            assert ((a - b).abs() <= step / 2 + 1e-6).all() and not torch.equal(a, b), key
+        else:
+            assert torch.equal(a.half().float(), b.half().float()), key
+
     train(tiny_config(fer_csv, tmp_path / "c", epochs=1, val_split="Training"))
     assert ensemble_main([str(runs[0]), str(tmp_path / "c"), "--output", str(tmp_path / "bad")]) == 2
 

@@ -10,9 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import safetensors.torch
 import torch
 
 from fer_space.models import FERClassifier
+from fer_space.models.base import WEIGHTS_NAME, quantize_int8
 
 
 def save_state(state: dict[str, Any], path: str | Path) -> None:
@@ -35,10 +37,14 @@ def load_state(path: str | Path) -> dict[str, Any]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def save_model_dir(model: FERClassifier, directory: str | Path, extra_files: dict[str, str] | None = None) -> None:
-    """``save_pretrained`` into a temp folder, then swap it in for ``directory``."""
+def save_model_dir(model: FERClassifier, directory: str | Path, extra_files: dict[str, str] | None = None,
+                   int8: bool = False) -> None:
+    """``save_pretrained`` into a temp folder, then swap it in for ``directory``. ``int8`` stores the
+    conv and linear weights as int8 with a scale per output channel (``quantize_int8``)."""
     with staged_dir(directory) as tmp:
         model.save_pretrained(tmp)
+        if int8:
+            safetensors.torch.save_file(quantize_int8(model.state_dict()), tmp / WEIGHTS_NAME, {"format": "pt"})
         for name, text in (extra_files or {}).items():
             (tmp / name).write_text(text)
 

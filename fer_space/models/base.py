@@ -4,7 +4,8 @@ A checkpoint is a folder (local, embedded or a Hub repo) holding ``model.safeten
 ``config.json``. The config holds the constructor arguments of the model plus ``architecture``,
 so :func:`fer_space.models.load_model` can rebuild any checkpoint without knowing its class.
 Loading is strict (missing or unexpected keys fail) and reads safetensors only: no pickle, no
-backbone download.
+backbone download. Weights may be stored in float16 or in int8 with one float32 scale per output
+channel (``KEY`` + ``KEY.int8_scale``, see :func:`quantize_int8`); both load as float32.
 """
 
 from __future__ import annotations
@@ -25,6 +26,32 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
+INT8_SCALE = ".int8_scale"
+
+
+def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Conv and linear weights (floating, 2-D or more) as int8 with a float32 scale per output
+    channel (absmax / 127); other tensors (biases, norms, counters) unchanged."""
+    out = {}
+    for key, value in state.items():
+        if value.is_floating_point() and value.ndim > 1:
+            value = value.float()
+            scale = value.abs().amax(dim=tuple(range(1, value.ndim)), keepdim=True).clamp(min=1e-12) / 127
+            out[key] = (value / scale).round().clamp(-127, 127).to(torch.int8).contiguous()
+            out[key + INT8_SCALE] = scale.contiguous()
+        else:
+            out[key] = value.contiguous()
+    return out
+
+
+def dequantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The inverse of :func:`quantize_int8` (float32 weights); a state without scales is returned as is."""
+    out = dict(state)
+    for key in [k for k in state if k.endswith(INT8_SCALE)]:
+        weight = key[: -len(INT8_SCALE)]
+        if weight in state:  # a scale without its weight stays behind as an unexpected key
+            out[weight] = state[weight].float() * out.pop(key)
+    return out
 
 
 class FERClassifier(
@@ -124,7 +151,8 @@ class FERClassifier(
             )
         model = cls(**model_kwargs)
         try:
-            missing, unexpected = safetensors.torch.load_model(model, weights, strict=False, device=map_location)
+            state = dequantize_int8(safetensors.torch.load_file(weights, device=map_location))
+            missing, unexpected = model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # tensor shapes that do not fit the config
             raise ValueError(f"checkpoint {model_id} does not fit its config.json: {exc}") from exc
         if missing or unexpected:
