@@ -104,8 +104,7 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
                    {"metrics.json": json.dumps(metrics, indent=2)}, int8=int8)
     names = sorted({member.train_config["model"] for member in members})
     train_config = {"model": f"{'+'.join(names)}_ensemble", "flip": flip, "fp16": fp16, "int8": int8,
-                    "val_split": split,
-                    "data": data, "members": [member.train_config for member in members],
+                    "val_split": split, "data": data, "members": [member.train_config for member in members],
                     "histories": [member.history for member in members]}
     (output / "config.json").write_text(json.dumps(train_config, indent=2))
     commands = [member.train_config["command"] for member in members if member.train_config["command"]]

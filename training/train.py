@@ -84,8 +84,9 @@ def build_model(cfg: TrainConfig) -> FERClassifier:
     return model
 
 
-def load_data(cfg: TrainConfig, model: FERClassifier, device: torch.device | str = "cpu",
-              ) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
+def load_data(
+    cfg: TrainConfig, model: FERClassifier, device: torch.device | str = "cpu"
+) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
     """Training faces, their targets (indices, or FER+ / teacher soft labels) and validation faces."""
     faces = load_faces(cfg.data, cfg.data_format, size=max(48, model.img_size), grey=model.in_chans == 1,
                        label_map=cfg.label_map)
