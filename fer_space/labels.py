@@ -54,6 +54,14 @@ def fer2013_to_canonical(index: int) -> int:
     return EMOTIONS.index(FER2013_ORDER[index])
 
 
+def canonical_order(labels: tuple[str, ...] | list[str]) -> list[int]:
+    """Column indices that put a model's outputs (in ``labels`` order) into ``EMOTIONS`` order."""
+    missing = [name for name in EMOTIONS if name not in labels]
+    if missing:
+        raise ValueError(f"the model does not predict {missing}")
+    return [labels.index(name) for name in EMOTIONS]
+
+
 def id2label_dict(labels: tuple[str, ...] | list[str] = EMOTIONS) -> dict[str, str]:
     """``{"0": "angry", ...}`` as stored in ``config.json``."""
     return {str(i): name for i, name in enumerate(labels)}

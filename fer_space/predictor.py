@@ -17,7 +17,7 @@ from .backends import make_runner
 from .compute import INFERENCE
 from .faces import Face, FaceDetector, crop_face
 from .images import load_image
-from .labels import EMOTIONS
+from .labels import EMOTIONS, canonical_order
 from .models import FERClassifier
 from .preprocess import eval_transform
 from .sources import ModelSource, resolve_and_load
@@ -83,7 +83,7 @@ class Predictor:
         self.align = align
         self.transform = eval_transform(model)
         # Model outputs follow its own id2label; results are always reported in canonical order.
-        self._order = [model.labels.index(name) for name in EMOTIONS]
+        self._order = canonical_order(model.labels)
 
     @classmethod
     def from_pretrained(

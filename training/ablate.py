@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import torch
 
-from fer_space.labels import EMOTIONS
+from fer_space.labels import EMOTIONS, canonical_order
 from fer_space.models.swin_se_resnet import SwinSEResNet
 
 from .data import load_faces
@@ -37,7 +37,7 @@ def branch_features(model: SwinSEResNet, images: np.ndarray, batch_size: int = 2
 def ablate(model: SwinSEResNet, images: np.ndarray, labels: np.ndarray) -> dict:
     """Accuracy with both branches, and with each branch mean-ablated."""
     swin, res = branch_features(model, images)
-    order = [model.labels.index(name) for name in EMOTIONS]
+    order = canonical_order(model.labels)
 
     def accuracy(a: torch.Tensor, b: torch.Tensor) -> float:
         predicted = model.head(torch.cat([a, b], dim=1))[:, order].argmax(1).numpy()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_space.labels import EMOTIONS
+from fer_space.labels import EMOTIONS, canonical_order
 from fer_space.sources import resolve_and_load
 
 from .data import FaceArrays
@@ -25,12 +25,9 @@ def teacher_probs(source: str, faces: FaceArrays, device: torch.device | str = "
     """The teacher's probabilities ``(N, 7)`` for ``faces``, averaged with the mirrored face, in the
     canonical label order."""
     teacher, _ = resolve_and_load(source, device=str(device))
-    missing = set(EMOTIONS) - set(teacher.labels)
-    if missing:
-        raise ValueError(f"teacher {source} does not predict {sorted(missing)}")
+    order = canonical_order(teacher.labels)
     mirrored_inside = getattr(teacher, "flip", False)  # an Ensemble built with flip already averages
-    probs = predict_probs(teacher, faces.images, device=device, tta_flip=not mirrored_inside)
-    return probs[:, [teacher.labels.index(name) for name in EMOTIONS]]
+    return predict_probs(teacher, faces.images, device=device, tta_flip=not mirrored_inside)[:, order]
 
 
 def distillation_targets(

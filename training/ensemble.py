@@ -77,14 +77,14 @@ def members_of(source: Path) -> list[Member]:
 def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None, flip: bool = False,
                    fp16: bool = False, int8: bool = False, command: str | None = None) -> dict:
     """Write the ensemble of the members of ``sources`` to ``output`` and return its validation metrics."""
+    if fp16 and int8:
+        raise ValueError("choose one of fp16 and int8")
     members = [member for source in sources for member in members_of(source)]
     splits = {member.train_config["val_split"] for member in members}
     if len(splits) != 1:
         raise ValueError(f"the members were selected on different splits: {sorted(splits)}")
     split, data = splits.pop(), data or members[0].train_config["data"]
     ensemble = Ensemble.of([member.model for member in members], flip=flip)
-    if fp16 and int8:
-        raise ValueError("choose one of fp16 and int8")
     if fp16:  # measure the weights as they will load: rounded to float16, computed in float32
         ensemble.half().float()
     if int8:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_space.labels import EMOTIONS
+from fer_space.labels import EMOTIONS, canonical_order
 from fer_space.models import FERClassifier
 from fer_space.preprocess import eval_transform
 
@@ -55,7 +55,7 @@ def evaluate_arrays(
     """Metrics of ``model`` on ``faces``, whose labels are canonical indices."""
     probs = predict_probs(model, faces.images, device=device, tta_flip=tta_flip)
     # Model outputs follow the model's own id2label; map them onto the canonical order.
-    order = [model.labels.index(name) for name in EMOTIONS]
+    order = canonical_order(model.labels)
     predicted = probs[:, order].argmax(1)
     return classification_metrics(faces.labels, predicted, EMOTIONS)
 
