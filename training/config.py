@@ -42,7 +42,7 @@ class TrainConfig:
     class_weighting: str = "none"  # none | balanced
     balanced_sampler: bool = False
     grad_clip: float | None = 5.0
-    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
+    precision: str = "auto"  # auto (bf16 on CUDA and on CPUs with native bf16, else fp32) | fp32 | bf16 | fp16
     compile: bool = False
     # selection
     monitor: str = "accuracy"  # accuracy | f1_macro | f1_weighted
