@@ -250,10 +250,10 @@ face 224x224 ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean poo
               └─ ResNet-50 ─ global average pooling ───────────────────── f_res ──┴─ concat ─ Linear ─ softmax
 ```
 
-The **embedded default** is an ensemble of five compact VGG-style CNNs on 48x48 grey faces (3.2 M
-parameters each, with a 512-wide last stage, trained on FER2013 on 2 CPU cores, two of them distilled
-from ensembles of the others); each also reads the mirrored face and their probabilities are averaged
-(71.7% on FER2013 PublicTest; the single 1.2 M-param model alone 68.5%). It is
+The **embedded default** is an ensemble of five compact VGG-style CNNs on 48x48 grey faces (two
+4.7 M-param nets and three 3.2 M-param nets, trained on FER2013 on 2 CPU cores, one of them distilled
+from an ensemble of others); each also reads the mirrored face and their probabilities are averaged
+(72.0% on FER2013 PublicTest; the single 1.2 M-param model alone 68.5%). It is
 what runs when no Hub model is configured and keeps the webcam live on a 2-vCPU machine; the single
 model ("Compact CNN, one model") is the fastest choice there. Three **nano** models (48 px grey, trained
 the same way on CPU) reproduce the seed's comparison at small scale: the hybrid, its Swin branch alone
