@@ -13,7 +13,11 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 # Branch shapes. The defaults are the standard shapes that have ImageNet weights in timm; a model's
 # ``swin``/``resnet`` config overrides any of these keys.
 SWIN_T = {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "patch_size": 4, "window_size": 7}
-RESNET50 = {"block": "bottleneck", "layers": [3, 4, 6, 3], "channels": [64, 128, 256, 512], "stem_width": 64}
+# ``stem_stride``: 4 is timm's stem (7x7 conv stride 2 + max pool); 2 drops the max pool and 1 also
+# the conv's stride, for small inputs such as 48 px faces.
+RESNET50 = {"block": "bottleneck", "layers": [3, 4, 6, 3], "channels": [64, 128, 256, 512], "stem_width": 64,
+            "stem_stride": 4}
+STEM_STRIDES = (1, 2, 4)
 
 
 def branch_config(defaults: dict, overrides: dict | None) -> dict:
@@ -37,10 +41,17 @@ def resnet_backbone(resnet: dict, *, in_chans: int, drop_path_rate: float) -> Re
     """A timm ResNet without head (``resnet``: RESNET50 keys); ``forward`` gives pooled features."""
     if resnet["block"] not in BLOCKS:
         raise ValueError(f"resnet block must be one of {sorted(BLOCKS)}, got {resnet['block']!r}")
-    return ResNet(
+    if resnet["stem_stride"] not in STEM_STRIDES:
+        raise ValueError(f"resnet stem_stride must be one of {STEM_STRIDES}, got {resnet['stem_stride']!r}")
+    net = ResNet(
         block=BLOCKS[resnet["block"]], layers=tuple(resnet["layers"]), channels=tuple(resnet["channels"]),
         in_chans=in_chans, num_classes=0, stem_width=resnet["stem_width"], drop_path_rate=drop_path_rate,
     )
+    if resnet["stem_stride"] < 4:
+        net.maxpool = nn.Identity()
+    if resnet["stem_stride"] == 1:
+        net.conv1.stride = (1, 1)
+    return net
 
 
 def load_imagenet(branch: nn.Module, timm_name: str) -> None:
