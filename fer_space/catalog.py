@@ -12,26 +12,32 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import ModelLoadError
 from .faces import FaceDetector
 from .predictor import Predictor, pick_device
 from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, resolve_and_load, shipped_models
 
-# The seed's full-size models and baselines; override with FER_COMPARE_REPOS="Name=owner/repo,...".
+# The seed's full-size models and baselines (Hub repo, or a folder of that repo's name under
+# $FER_WEIGHTS_DIR, e.g. the weights a GPU run brought back); override with
+# FER_COMPARE_REPOS="Name=owner/repo,...".
 SEED_REPOS = {
     "Swin-SE-ResNet (full, 224 px)": "fer-space/swin-se-resnet-fer2013",
     "SwinT (full, 224 px)": "fer-space/swin-t-fer2013",
     "ResNet50 (full, 224 px)": "fer-space/resnet50-fer2013",
 }
-DEFAULT_NAME = "Compact CNN (embedded default)"
-# Display names of the other shipped models (fer_space/zoo/NAME): a single compact CNN (the
-# fastest), and the seed's comparison at 48 px.
+WEIGHTS_DIR_ENV = "FER_WEIGHTS_DIR"
+NOT_TRAINED = "not trained yet: needs a GPU run, see README"
+DEFAULT_NAME = "FER ensemble (5 CNNs, default)"
+# Display names of the other shipped models (fer_space/zoo/NAME), in picker order: the CPU-scale
+# Swin-SE-ResNet and its two branches alone, then the single fastest CNN. Shipped models not named
+# here (the seed's nano comparison) stay loadable as ``embedded:NAME`` but are not offered in the app.
 ZOO_NAMES = {
-    "compact_cnn": "Compact CNN, one model (48 px, embedded; fastest)",
-    "swin_se_resnet_nano": "Swin-SE-ResNet nano (48 px, embedded)",
-    "swin_nano": "SwinT nano (48 px, embedded)",
-    "resnet_nano": "ResNet nano (48 px, embedded)",
+    "swin_se_resnet_small": "Swin-SE-ResNet small (48 px)",
+    "swin_small": "Swin branch alone (small, 48 px)",
+    "resnet_small": "ResNet branch alone (small, 48 px)",
+    "compact_cnn": "Compact CNN (1 model, fastest)",
 }
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
@@ -49,6 +55,7 @@ class Entry:
     reason: str = ""
     failed_at: float = 0.0
     predictor: Predictor | None = None
+    missing_note: str = ""  # said instead of the loader's error when the weights cannot be had
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -57,19 +64,32 @@ class Entry:
         return self.source == EMBEDDED or self.source.startswith(EMBEDDED + ":")
 
 
+def seed_entry(name: str, repo_id: str) -> Entry:
+    """A full-size model: the folder ``$FER_WEIGHTS_DIR/<repo name>`` when it holds a checkpoint, else
+    the Hub repo; when neither has weights the app says plainly that it is not trained yet."""
+    weights_dir = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
+    if weights_dir:
+        folder = Path(weights_dir).expanduser() / repo_id.rpartition("/")[2]
+        if (folder / "config.json").is_file():
+            return Entry(name, str(folder))
+    return Entry(name, repo_id, missing_note=NOT_TRAINED)
+
+
 def default_entries() -> list[Entry]:
-    """The embedded default, the other shipped models, ``$FER_MODEL_REPO`` if set, and the seed's Hub models."""
+    """The embedded default, the shipped models of ``ZOO_NAMES``, ``$FER_MODEL_REPO`` if set, and the
+    seed's full-size models."""
+    shipped = {source.partition(":")[2] for source in shipped_models() if source != EMBEDDED}
     entries = [Entry(DEFAULT_NAME, EMBEDDED)]
-    for source in shipped_models():
-        if source != EMBEDDED:
-            name = source.partition(":")[2]
-            entries.append(Entry(ZOO_NAMES.get(name, f"{name} (embedded)"), source))
+    entries += [Entry(display, f"{EMBEDDED}:{name}") for name, display in ZOO_NAMES.items() if name in shipped]
     repo = os.environ.get(REPO_ENV, "").strip()
     if repo:
         entries.insert(0, Entry(f"{repo} (Hub)", repo, os.environ.get(REVISION_ENV) or None))
     spec = os.environ.get("FER_COMPARE_REPOS")
-    repos = dict(item.split("=", 1) for item in spec.split(",") if "=" in item) if spec else SEED_REPOS
-    entries += [Entry(name.strip(), repo_id.strip()) for name, repo_id in repos.items()]
+    if spec:
+        repos = dict(item.split("=", 1) for item in spec.split(",") if "=" in item)
+        entries += [Entry(name.strip(), repo_id.strip()) for name, repo_id in repos.items()]
+    else:
+        entries += [seed_entry(name, repo_id) for name, repo_id in SEED_REPOS.items()]
     return entries
 
 
@@ -83,6 +103,14 @@ class ModelCatalog:
         self.entries = {e.name: e for e in (entries if entries is not None else default_entries())}
         self._lock = threading.Lock()
         self._user_added: list[str] = []
+
+    def on_cpu(self) -> ModelCatalog:
+        """This catalog's models on the CPU, loaded apart (for the webcam on a ZeroGPU Space, where a
+        GPU exists only inside ``spaces.GPU`` calls)."""
+        if self.device.type == "cpu":
+            return self
+        entries = [Entry(e.name, e.source, e.revision, missing_note=e.missing_note) for e in self.entries.values()]
+        return ModelCatalog(entries, device="cpu")
 
     def names(self) -> list[str]:
         return list(self.entries)
@@ -108,7 +136,8 @@ class ModelCatalog:
                 entry.predictor = Predictor(model, source=source, detector=self.detector, device=self.device)
                 entry.state = "ready"
             except ModelLoadError as exc:
-                entry.state, entry.reason, entry.failed_at = "failed", str(exc), time.monotonic()
+                entry.state, entry.failed_at = "failed", time.monotonic()
+                entry.reason = entry.missing_note or str(exc)
 
     def preload(self, names: list[str] | None = None) -> None:
         """Start loading models in background threads (returns at once)."""

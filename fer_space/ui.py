@@ -24,6 +24,7 @@ from .labels import EMOTIONS
 from .predictor import Predictor
 from .render import NEUTRAL_BOX, annotate, draw_boxes
 from .stream import StreamSession, stream_detector
+from .zerogpu import on_gpu, zerogpu_module
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_FILES = ["skimage_astronaut.png", "max_group.jpeg", "max_happy-baby.jpeg", "max_surprised.jpeg",
@@ -188,8 +189,16 @@ def analyse_video(catalog: ModelCatalog, video, model_name: str, progress=gr.Pro
 
 
 # ---- Compare tab -------------------------------------------------------------------------------
+def _column_name(name: str, predictor: Predictor, ms_per_face: float) -> str:
+    """A Compare column header: the model, its published accuracy and its latency here."""
+    m = predictor.source.metrics
+    accuracy = f"{m['accuracy']:.1%} val" if "accuracy" in m else "no eval"
+    return f"{name} ({accuracy}, {ms_per_face:.0f} ms/face)"
+
+
 def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: str):
-    """Same faces, every chosen model: a table of labels, probabilities and latency, plus model info."""
+    """Same faces, every chosen model: one row per face with each model's label and confidence side by
+    side, the long table (every face, model and probability), and a line per model."""
     if image is None:
         raise gr.Error("Upload a photo first.")
     names = list(names or [])
@@ -205,6 +214,7 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
     faces = catalog.detector.detect(rgb)
     if not faces:
         gr.Warning("No face found.")
+    summary = pd.DataFrame({"face": list(range(1, len(faces) + 1))})
     rows, info = [], ["| model | status | published evaluation | parameters |", "|---|---|---|---|"]
     for name in names:
         state, reason = catalog.status(name)
@@ -221,18 +231,21 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
         start = time.perf_counter()
         probs = predictor.classify_faces(predictor.crops(rgb, faces))
         ms = (time.perf_counter() - start) * 1e3
+        ms_per_face = ms / max(1, len(faces))
         params = sum(p.numel() for p in predictor.model.parameters()) / 1e6
         info.append(f"| {name} | ready, {ms:.0f} ms for {len(faces)} face(s) | {_metrics_line(predictor)} | "
                     f"{params:.1f} M |")
-        for i, p in enumerate(probs):
-            best = int(p.argmax())
-            rows.append({"face": i + 1, "model": name, "label": EMOTIONS[best], "confidence": round(float(p[best]), 3),
-                         "latency_ms": round(ms / max(1, len(faces)), 1),
+        best = probs.argmax(1) if len(faces) else []
+        summary[_column_name(name, predictor, ms_per_face)] = [
+            f"{EMOTIONS[b]} {p[b]:.0%}" for b, p in zip(best, probs, strict=True)]
+        for i, (b, p) in enumerate(zip(best, probs, strict=True)):
+            rows.append({"face": i + 1, "model": name, "label": EMOTIONS[b], "confidence": round(float(p[b]), 3),
+                         "latency_ms": round(ms_per_face, 1),
                          **{e: round(float(v), 3) for e, v in zip(EMOTIONS, p, strict=True)}})
     annotated = _jpeg_files([draw_boxes(rgb, [f.box for f in faces], [f"face {i + 1}" for i in range(len(faces))],
                                         [NEUTRAL_BOX] * len(faces))])[0]
     table = pd.DataFrame(rows, columns=["face", "model", "label", "confidence", "latency_ms", *EMOTIONS])
-    return annotated, table, "\n".join(info)
+    return annotated, summary, table, "\n".join(info)
 
 
 # ---- About -------------------------------------------------------------------------------------
@@ -274,7 +287,9 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
     catalog = catalog or ModelCatalog()
     default = catalog.default_name()
     catalog.preload()
-    live_detector = stream_detector(str(catalog.device))
+    # The webcam stays on the CPU on ZeroGPU: a GPU call per frame would spend the visitor's quota.
+    live_catalog = catalog if zerogpu_module() is None else catalog.on_cpu()
+    live_detector = stream_detector(str(live_catalog.device))
     names = catalog.names()
     examples = [[str(EXAMPLES_DIR / f)] for f in EXAMPLE_FILES if (EXAMPLES_DIR / f).exists()]
 
@@ -298,7 +313,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                                          format="jpeg", elem_id="faces-gallery")
                     json_out = gr.JSON(label="JSON (same schema as the CLI)")
             probs_state = gr.State([])
-            image_btn.click(lambda *a: analyse_image(catalog, *a), [image_in, image_model, align],
+            image_btn.click(on_gpu(30)(lambda *a: analyse_image(catalog, *a)), [image_in, image_model, align],
                             [image_out, gallery, face_label, json_out, probs_state], api_name="predict")
             gallery.select(select_face, [probs_state], [face_label], api_visibility="private")
 
@@ -314,9 +329,9 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                 detect_every = gr.Slider(1, 5, value=2, step=1, label="Detect faces every k frames (track between)")
             cam_stats = gr.Markdown()
             session = gr.State(None)
-            cam.stream(lambda *a: stream_frame(catalog, live_detector, *a), [cam, session, cam_model, detect_every],
-                       [cam_out, session, cam_stats], stream_every=0.04, time_limit=600, concurrency_limit=4,
-                       api_visibility="private")
+            cam.stream(lambda *a: stream_frame(live_catalog, live_detector, *a),
+                       [cam, session, cam_model, detect_every], [cam_out, session, cam_stats],
+                       stream_every=0.04, time_limit=600, concurrency_limit=4, api_visibility="private")
 
         with gr.Tab("Video"):
             gr.Markdown(f"Upload a short video (at most {MAX_VIDEO_SECONDS} s are analysed, {MAX_FILE_SIZE}).")
@@ -331,7 +346,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
             timeline = gr.LinePlot(x="time_s", y="probability", color="emotion", label="Main face over time",
                                    y_lim=[0, 1])
             video_csv = gr.File(label="Per-frame results (CSV)")
-            video_btn.click(lambda *a: analyse_video(catalog, *a), [video_in, video_model],
+            video_btn.click(on_gpu(120)(lambda *a: analyse_video(catalog, *a)), [video_in, video_model],
                             [video_out, timeline, video_csv, video_note], api_name="video", concurrency_limit=1)
 
         with gr.Tab("Compare models"):
@@ -343,10 +358,13 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                     cmp_btn = gr.Button("Compare", variant="primary")
                     gr.Examples(examples[:4], inputs=[cmp_in])
                 cmp_out = gr.Image(label="Faces", format="jpeg", interactive=False)
+            cmp_summary = gr.Dataframe(label="One row per face: each model's label and confidence "
+                                       "(header: validation accuracy, latency here)", interactive=False)
             cmp_info = gr.Markdown()
-            cmp_table = gr.Dataframe(label="Per face and model", interactive=False)
-            cmp_btn.click(lambda *a: compare_models(catalog, *a), [cmp_in, cmp_models, cmp_repo],
-                          [cmp_out, cmp_table, cmp_info], api_name="compare")
+            with gr.Accordion("Every face, model and probability", open=False):
+                cmp_table = gr.Dataframe(interactive=False)
+            cmp_btn.click(on_gpu(60)(lambda *a: compare_models(catalog, *a)), [cmp_in, cmp_models, cmp_repo],
+                          [cmp_out, cmp_summary, cmp_table, cmp_info], api_name="compare")
 
         with gr.Tab("About"):
             gr.Markdown(ABOUT)

@@ -15,6 +15,7 @@ import torch
 from gradio_client import Client, handle_file
 
 from fer_space import EMOTIONS
+from fer_space.catalog import DEFAULT_NAME as DEFAULT
 from fer_space.catalog import default_entries
 from fer_space.models import create_model
 from fer_space.sources import EMBEDDED_DIR
@@ -23,7 +24,6 @@ from .conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(),
                                 reason="no embedded model: the app refuses to predict without trained weights")
-DEFAULT = "Compact CNN (embedded default)"
 ARTIFACTS = ROOT / "artifacts"
 
 
@@ -102,14 +102,21 @@ def test_compare_lists_ready_and_unavailable_models(client, examples):
     names = [DEFAULT, *shipped, "ResNet nano (test)", "Missing model"]
     deadline = time.time() + 60
     while True:  # Hub models load in the background; the tab says so until they are ready
-        annotated, table, info = client.predict(handle_file(str(examples / "singnet_laos.jpg")), names, "",
-                                                api_name="/compare")
+        annotated, summary, table, info = client.predict(handle_file(str(examples / "singnet_laos.jpg")), names,
+                                                         "", api_name="/compare")
         if "still being fetched" not in info or time.time() > deadline:
             break
         time.sleep(1)
     models = {row[1] for row in table["data"]}
     assert models == {DEFAULT, *shipped, "ResNet nano (test)"}
-    assert len(table["data"]) == 2 * len(models)  # 2 faces x every available model
+    assert len(table["data"]) == 2 * len(models)  # the long table: 2 faces x every available model
+    # At a glance: one row per face, one column per model with its validation accuracy and latency.
+    assert [row[0] for row in summary["data"]] == [1, 2]
+    headers = summary["headers"][1:]
+    assert len(headers) == len(models) and all("ms/face" in h for h in headers)
+    assert sum("% val" in h for h in headers) == 1 + len(shipped)
+    for row in summary["data"]:
+        assert all(cell.split()[0] in EMOTIONS and cell.endswith("%") for cell in row[1:])
     assert "Missing model | unavailable" in info and "nobody/missing" in info
     assert info.count("accuracy") >= 1 + len(shipped)  # the shipped models' published evaluations
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from fer_space import Predictor
-from fer_space.catalog import default_entries
+from fer_space.catalog import DEFAULT_NAME, ZOO_NAMES, default_entries
 from fer_space.errors import ModelLoadError
 from fer_space.sources import EMBEDDED, EMBEDDED_DIR, shipped_dir, shipped_models
 
@@ -56,9 +56,11 @@ def test_shipped_zoo_models_load_with_their_evaluation(source, examples):
     assert len(faces) == 1 and abs(sum(faces[0].probabilities.values()) - 1) < 1e-4
 
 
-def test_the_catalog_offers_every_shipped_model_and_refuses_unknown_names():
-    sources = [e.source for e in default_entries()]
-    assert all(s in sources for s in shipped_models())
-    assert all(e.shipped for e in default_entries() if e.source.startswith(EMBEDDED))
+def test_the_catalog_offers_the_listed_shipped_models_in_order_and_refuses_unknown_names():
+    offered = [(e.name, e.source) for e in default_entries() if e.shipped]
+    listed = [(ZOO_NAMES[s.partition(":")[2]], s) for s in ZOO if s.partition(":")[2] in ZOO_NAMES]
+    assert offered[0] == (DEFAULT_NAME, EMBEDDED)
+    assert offered[1:] == sorted(listed, key=lambda item: list(ZOO_NAMES.values()).index(item[0]))
+    assert "embedded:swin_se_resnet_nano" not in dict(offered).values()  # loadable, no longer offered
     with pytest.raises(ModelLoadError, match="no trained model is embedded as 'embedded:nope'"):
         Predictor.from_pretrained("embedded:nope", device="cpu")

@@ -14,9 +14,12 @@ PARAMS = {
     "compact_cnn": 1_174_439,
     "resnet50": 23_522_375,
     "resnet_nano": 1_241_863,
+    "resnet_small": 11_173_831,
     "swin_nano": 568_419,
     "swin_se_resnet": 52_493_297,
     "swin_se_resnet_nano": 1_856_747,
+    "swin_se_resnet_small": 14_078_591,
+    "swin_small": 2_742_959,
     "swin_t": 27_524_737,
 }
 
