@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import ModelLoadError
 from .faces import FaceDetector
 from .predictor import Predictor, pick_device
-from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, resolve_and_load, shipped_models
+from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
 
 # The seed's full-size models and baselines (Hub repo, or a folder of that repo's name under
 # $FER_WEIGHTS_DIR, e.g. the weights a GPU run brought back); override with
@@ -29,16 +29,7 @@ SEED_REPOS = {
 }
 WEIGHTS_DIR_ENV = "FER_WEIGHTS_DIR"
 NOT_TRAINED = "not trained yet: needs a GPU run, see README"
-DEFAULT_NAME = "FER ensemble (5 CNNs, default)"
-# Display names of the other shipped models (fer_space/zoo/NAME), in picker order: the CPU-scale
-# Swin-SE-ResNet and its two branches alone, then the single fastest CNN. Shipped models not named
-# here (the seed's nano comparison) stay loadable as ``embedded:NAME`` but are not offered in the app.
-ZOO_NAMES = {
-    "swin_se_resnet_small": "Swin-SE-ResNet small (48 px)",
-    "swin_small": "Swin branch alone (small, 48 px)",
-    "resnet_small": "ResNet branch alone (small, 48 px)",
-    "compact_cnn": "Compact CNN (1 model, fastest)",
-}
+DEFAULT_NAME = SHIPPED_NAMES[EMBEDDED]
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
 RETRY_AFTER_S = 300  # a model that failed to load is tried again after this long
@@ -76,11 +67,10 @@ def seed_entry(name: str, repo_id: str) -> Entry:
 
 
 def default_entries() -> list[Entry]:
-    """The embedded default, the shipped models of ``ZOO_NAMES``, ``$FER_MODEL_REPO`` if set, and the
-    seed's full-size models."""
-    shipped = {source.partition(":")[2] for source in shipped_models() if source != EMBEDDED}
-    entries = [Entry(DEFAULT_NAME, EMBEDDED)]
-    entries += [Entry(display, f"{EMBEDDED}:{name}") for name, display in ZOO_NAMES.items() if name in shipped]
+    """The shipped models named in ``SHIPPED_NAMES`` (the embedded default first), ``$FER_MODEL_REPO``
+    if set, and the seed's full-size models."""
+    shipped = set(shipped_models())
+    entries = [Entry(name, source) for source, name in SHIPPED_NAMES.items() if source in shipped]
     repo = os.environ.get(REPO_ENV, "").strip()
     if repo:
         entries.insert(0, Entry(f"{repo} (Hub)", repo, os.environ.get(REVISION_ENV) or None))

@@ -12,7 +12,7 @@ import cv2
 
 from .errors import FERError
 from .models import list_models
-from .sources import shipped_dir, shipped_models
+from .sources import SHIPPED_NAMES, shipped_dir, shipped_models
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -68,11 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("models", help="list the trained models shipped with the package and the architectures")
     args = parser.parse_args(argv)
     if args.command == "models":
-        print("trained models shipped with the package (--model):")
+        print("trained models shipped with the package (--model SOURCE):")
         for source in shipped_models():
             path = shipped_dir(source) / "metrics.json"
             m = json.loads(path.read_text()) if path.is_file() else {}
-            print(f"  {source:30s} " + (f"{m['split']} accuracy {m['accuracy']:.2%}" if m else "no evaluation"))
+            figure = f"{m['split']} accuracy {m['accuracy']:.2%}" if m else "no evaluation"
+            print(f"  {source:30s} {SHIPPED_NAMES.get(source, '(not offered in the app)'):38s} {figure}")
         print("architectures (create_model, untrained):\n  " + "\n  ".join(list_models()))
         return 0
     return _predict(args)

@@ -28,6 +28,16 @@ EMBEDDED = "embedded"
 ZOO_DIR = Path(__file__).parent / "zoo"
 REPO_ENV, REVISION_ENV = "FER_MODEL_REPO", "FER_MODEL_REVISION"
 
+# What people see for each shipped model (app pickers, CLI, model cards), in picker order. The
+# app offers these; a shipped model not named here stays loadable as ``embedded:NAME`` only.
+SHIPPED_NAMES = {
+    EMBEDDED: "FER ensemble (5 CNNs, default)",
+    f"{EMBEDDED}:swin_se_resnet_small": "Swin-SE-ResNet small (48 px)",
+    f"{EMBEDDED}:swin_small": "Swin branch alone (small, 48 px)",
+    f"{EMBEDDED}:resnet_small": "ResNet branch alone (small, 48 px)",
+    f"{EMBEDDED}:compact_cnn": "Compact CNN (1 model, fastest)",
+}
+
 
 @dataclass
 class ModelSource:

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from fer_space import Predictor
-from fer_space.catalog import DEFAULT_NAME, ZOO_NAMES, default_entries
+from fer_space.catalog import DEFAULT_NAME, default_entries
 from fer_space.errors import ModelLoadError
-from fer_space.sources import EMBEDDED, EMBEDDED_DIR, shipped_dir, shipped_models
+from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, shipped_dir, shipped_models
 
 needs_default = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(), reason="no embedded model")
 ZOO = [s for s in shipped_models() if s != EMBEDDED]
@@ -58,9 +58,35 @@ def test_shipped_zoo_models_load_with_their_evaluation(source, examples):
 
 def test_the_catalog_offers_the_listed_shipped_models_in_order_and_refuses_unknown_names():
     offered = [(e.name, e.source) for e in default_entries() if e.shipped]
-    listed = [(ZOO_NAMES[s.partition(":")[2]], s) for s in ZOO if s.partition(":")[2] in ZOO_NAMES]
     assert offered[0] == (DEFAULT_NAME, EMBEDDED)
-    assert offered[1:] == sorted(listed, key=lambda item: list(ZOO_NAMES.values()).index(item[0]))
+    assert offered == [(name, s) for s, name in SHIPPED_NAMES.items() if s in shipped_models()]
     assert "embedded:swin_se_resnet_nano" not in dict(offered).values()  # loadable, no longer offered
     with pytest.raises(ModelLoadError, match="no trained model is embedded as 'embedded:nope'"):
         Predictor.from_pretrained("embedded:nope", device="cpu")
+
+
+@pytest.mark.parametrize("source", shipped_models())
+def test_shipped_cards_carry_the_hub_metadata_and_say_what_the_model_is(source):
+    from huggingface_hub import ModelCard
+
+    folder = shipped_dir(source)
+    card = ModelCard.load(folder / "README.md")
+    data = card.data.to_dict()
+    assert data["pipeline_tag"] == "image-classification" and data["library_name"] == "fer_space"
+    assert data["license"] == "mit" and data["datasets"] == ["fer2013"] and data["tags"]
+    assert data["model-index"][0]["results"][0]["dataset"]["split"] == "PublicTest"
+    accuracy = json.loads((folder / "metrics.json").read_text())["accuracy"]
+    first_line = card.text.strip().splitlines()[2]
+    assert "48 px grey faces" in first_line and f"{accuracy:.2%} accuracy" in first_line
+    if source in SHIPPED_NAMES:
+        assert card.text.strip().splitlines()[0] == f"# {SHIPPED_NAMES[source]}"
+    assert "More Information Needed" not in card.content
+
+
+def test_a_saved_model_card_says_what_it_is_without_placeholders(tmp_path):
+    from fer_space.models import create_model
+
+    create_model("swin_se_resnet_small").save_pretrained(tmp_path)
+    card = (tmp_path / "README.md").read_text()
+    assert "pipeline_tag: image-classification" in card and "More Information Needed" not in card
+    assert "Swin-SE-ResNet" in card and "48 px grey face crops" in card and "Not evaluated yet" in card

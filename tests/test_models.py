@@ -150,7 +150,7 @@ def test_ensemble_averages_its_members_probabilities(tmp_path, flip):
         ensemble.save_pretrained(tmp_path)
         loaded = load_model(tmp_path)
         assert loaded.architecture == "ensemble" and loaded.flip is flip and len(loaded.members) == 2
-        assert loaded.description == "ensemble of 2 compact_cnn" + (", each also reading the mirrored face" * flip)
+        assert loaded.description == "ensemble of 2 compact CNNs" + (", each also reading the mirrored face" * flip)
         assert torch.equal(loaded(x), ensemble(x))
     backend = Predictor.from_pretrained(str(tmp_path), device="cpu").backend
     assert backend == "onnxruntime"  # exported, and within the parity tolerance of PyTorch

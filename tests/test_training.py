@@ -263,6 +263,10 @@ def test_train_push_download_gives_identical_predictions(hub, fer_csv, tmp_path,
     results = card.data.eval_results
     assert {r.metric_type for r in results} == {"accuracy", "f1"}
     assert all(r.dataset_split == "PublicTest" and r.dataset_type == "fer2013" for r in results)
+    accuracy = json.loads((run / "best" / "metrics.json").read_text())["accuracy"]
+    first_line = card.text.strip().splitlines()[2]  # after the title: what it is, its input, its accuracy
+    assert first_line.startswith("**Compact CNN") and "48 px grey" in first_line and f"{accuracy:.2%}" in first_line
+    assert "More Information Needed" not in card.content
     local = Predictor.from_pretrained(str(run / "best"), device="cpu")
     remote = Predictor.from_pretrained("tester/trained", device="cpu")
     assert remote.source.metrics["accuracy"] == local.source.metrics["accuracy"]

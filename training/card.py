@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -22,7 +24,9 @@ TEMPLATE = """---
 
 # {{ title }}
 
-Facial expression recognition (7 emotions: {{ emotions }}) with the `fer_space` package.
+**{{ first_line }}**
+
+Facial expression recognition (7 expressions: {{ emotions }}) with the `fer_space` package.
 Architecture `{{ architecture }}` ({{ params }} parameters), input {{ img_size }} px {{ colour }} face crops.
 
 ## Evaluation
@@ -74,8 +78,11 @@ faces = predictor.predict("photo.jpg")
 """
 
 
-def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None) -> ModelCard:
-    """A card for the checkpoint in ``model_dir`` from its ``metrics.json`` and ``train_config.json``."""
+def build_card(
+    model_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None, title: str | None = None
+) -> ModelCard:
+    """A card for the checkpoint in ``model_dir`` from its ``metrics.json`` and ``train_config.json``;
+    its first line says what the model is, what it reads and its measured accuracy."""
     model_dir = Path(model_dir)
     model = load_model(model_dir)
     metrics = json.loads((model_dir / "metrics.json").read_text())
@@ -103,16 +110,20 @@ def build_card(model_dir: str | Path, *, repo_hint: str | None = None, command: 
         for name, m in metrics["per_class"].items()
     )
     name = train_cfg.get("model", model.architecture)
+    colour = "grey" if model.in_chans == 1 else "RGB"
+    first_line = (f"{model.description[0].upper()}{model.description[1:]}, on {model.img_size} px {colour} faces: "
+                  f"{metrics['accuracy']:.2%} accuracy on {pretty} {split} ({metrics['n']:,} faces"
+                  + (", validation split" if split == "PublicTest" else "") + ").")
     return ModelCard.from_template(
-        data, template_str=TEMPLATE, title=f"{name} for facial expression recognition",
+        data, template_str=TEMPLATE, title=title or f"{name} for facial expression recognition", first_line=first_line,
         emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
-        img_size=model.img_size, colour="grey" if model.in_chans == 1 else "RGB", dataset=pretty, split=split,
+        img_size=model.img_size, colour=colour, dataset=pretty, split=split,
         n=metrics["n"], when=_when(metrics), members=_members_table(metrics),
         tta=_tta(metrics, getattr(model, "flip", False)),
         accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
         f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
         command=command or "(see train_config.json)",
-        train_config=json.dumps({k: v for k, v in train_cfg.items() if k != "histories"}, indent=2),  # in curves.png
+        train_config=json.dumps({k: v for k, v in train_cfg.items() if k not in ("histories", "command")}, indent=2),
         repo_hint=repo_hint or str(model_dir),
     )
 
@@ -145,15 +156,18 @@ def _members_table(metrics: dict) -> str:
             "accuracy with flip averaging |\n|---|---|---|---|---|\n" + rows + "\n\n")
 
 
-def write_card(run_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None) -> Path:
-    """Complete ``RUN/best`` with ``README.md``, ``confusion.png``, ``curves.png`` and the training config."""
+def write_card(
+    run_dir: str | Path, *, repo_hint: str | None = None, command: str | None = None, title: str | None = None
+) -> Path:
+    """Complete ``RUN/best`` with ``README.md``, ``confusion.png``, ``curves.png`` and the training config
+    (which keeps the command, so the card can be written again from the model folder alone)."""
     run_dir = Path(run_dir)
     best = run_dir / "best"
     if command is None and (run_dir / "command.txt").exists():
         command = (run_dir / "command.txt").read_text().strip()
     if (run_dir / "config.json").exists():
         config = json.loads((run_dir / "config.json").read_text())
-        if command and "members" not in config:  # an ensemble's members carry their own commands
+        if command:
             config["command"] = command
         (best / "train_config.json").write_text(json.dumps(config, indent=2))
     if (run_dir / "curves.png").exists():
@@ -161,5 +175,32 @@ def write_card(run_dir: str | Path, *, repo_hint: str | None = None, command: st
     metrics = json.loads((best / "metrics.json").read_text())
     plot_confusion(metrics["confusion_matrix"], EMOTIONS, best / "confusion.png",
                    f"{metrics.get('split', '')} accuracy {metrics['accuracy']:.3f}")
-    build_card(best, repo_hint=repo_hint, command=command).save(best / "README.md")
+    build_card(best, repo_hint=repo_hint, command=command, title=title).save(best / "README.md")
     return best / "README.md"
+
+
+def rewrite_card(model_dir: str | Path, *, repo_hint: str | None = None, title: str | None = None) -> Path:
+    """Write ``README.md`` again from a model folder's own files (e.g. a shipped model, after a change
+    of the card's template)."""
+    model_dir = Path(model_dir)
+    train_cfg_path = model_dir / "train_config.json"
+    command = json.loads(train_cfg_path.read_text()).get("command") if train_cfg_path.exists() else None
+    build_card(model_dir, repo_hint=repo_hint, command=command, title=title).save(model_dir / "README.md")
+    return model_dir / "README.md"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.card FOLDER [FOLDER ...]``: write the cards of shipped model folders again."""
+    from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
+
+    p = argparse.ArgumentParser(prog="python -m training.card", description=main.__doc__.split(": ")[1])
+    p.add_argument("folders", nargs="+", type=Path)
+    for folder in p.parse_args(argv).folders:
+        source = EMBEDDED if folder.resolve() == EMBEDDED_DIR.resolve() else (
+            f"{EMBEDDED}:{folder.name}" if folder.resolve().parent == ZOO_DIR.resolve() else None)
+        print(rewrite_card(folder, repo_hint=source, title=SHIPPED_NAMES.get(source or "")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from fer_space.models import load_model
-from fer_space.sources import EMBEDDED_DIR, ZOO_DIR
+from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
 
 from .card import write_card
 from .checkpoint import staged_dir
@@ -51,7 +51,8 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -
     load_model(best)  # refuses anything that does not load strictly
     if data:
         remeasure(best, data)
-    write_card(run_dir, repo_hint="embedded" if target == EMBEDDED_DIR else f"embedded:{target.name}")
+    source = EMBEDDED if target == EMBEDDED_DIR else f"{EMBEDDED}:{target.name}"
+    write_card(run_dir, repo_hint=source, title=SHIPPED_NAMES.get(source))
     size = (best / "model.safetensors").stat().st_size
     if size > MAX_BYTES:
         raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; the embedded model must stay under 20 MiB")

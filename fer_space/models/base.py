@@ -27,6 +27,23 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 INT8_SCALE = ".int8_scale"
+# The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
+# card with metrics comes from ``training.card``, which replaces this one).
+UNEVALUATED_CARD = """---
+{{ card_data }}
+---
+
+# {{ title }}
+
+{{ summary }} Not evaluated yet: `python -m training.evaluate --model FOLDER --data DATA --json`
+measures it, and `python -m training.push` publishes it with its full card (metrics, curves,
+confusion matrix).
+
+```python
+from fer_space import Predictor
+faces = Predictor.from_pretrained("FOLDER or owner/repo").predict("photo.jpg")
+```
+"""
 
 
 def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -61,6 +78,7 @@ class FERClassifier(
     tags=["facial-expression-recognition", "image-classification"],
     pipeline_tag="image-classification",
     license="mit",
+    model_card_template=UNEVALUATED_CARD,
 ):
     """Common interface: ``forward(x) -> logits`` over ``self.labels``, plus preprocessing facts.
 
@@ -100,8 +118,8 @@ class FERClassifier(
 
     @property
     def description(self) -> str:
-        """What the model is, in a few words for people (the architecture's name by default)."""
-        return self.architecture
+        """What the model is, in a few words for people (``human_name``, else the architecture)."""
+        return getattr(self, "human_name", self.architecture)
 
     @property
     def num_classes(self) -> int:
@@ -116,7 +134,16 @@ class FERClassifier(
         """Write ``model.safetensors`` + ``config.json`` (with ``architecture``)."""
         if kwargs.get("config") is None:  # push_to_hub passes config=None explicitly
             kwargs["config"] = self.config
+        kwargs["model_card_kwargs"] = {"title": f"{self.description} for facial expression recognition",
+                                       "summary": self.summary(), **(kwargs.get("model_card_kwargs") or {})}
         return super().save_pretrained(save_directory, **kwargs)
+
+    def summary(self) -> str:
+        """One sentence: what the model is and what it reads."""
+        colour = "grey" if self.in_chans == 1 else "RGB"
+        return (f"{self.description} ({count_params(self) / 1e6:.2f} M parameters) classifying "
+                f"{self.img_size} px {colour} face crops into {len(self.labels)} expressions "
+                f"({', '.join(self.labels)}).")
 
     @classmethod
     def _from_pretrained(

@@ -13,6 +13,7 @@ class SwinClassifier(FERClassifier):
     """Swin Transformer -> global average pooling -> dropout -> Linear (default: Swin-T at 224)."""
 
     architecture = "swin"
+    human_name = "Swin Transformer"
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class ResNetClassifier(FERClassifier):
     """ResNet -> global average pooling -> dropout -> Linear (default: ResNet-50 at 224)."""
 
     architecture = "resnet"
+    human_name = "ResNet"
 
     def __init__(
         self,

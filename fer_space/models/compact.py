@@ -18,6 +18,7 @@ class CompactCNN(FERClassifier):
     """VGG-style classifier for small grey faces (~1.2 M params, ~0.1 GMACs at 48 px)."""
 
     architecture = "compact_cnn"
+    human_name = "compact CNN"
 
     def __init__(
         self,

@@ -50,7 +50,8 @@ class Ensemble(FERClassifier):
     @property
     def description(self) -> str:
         kinds = sorted({member.description for member in self.members})
-        return (f"ensemble of {len(self.members)} {' + '.join(kinds)}"
+        what = f"{kinds[0]}s" if len(kinds) == 1 else f"models ({' + '.join(kinds)})"
+        return (f"ensemble of {len(self.members)} {what}"
                 + (", each also reading the mirrored face" if self.flip else ""))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -45,6 +45,7 @@ class SwinSEResNet(FERClassifier):
     ``swin`` / ``resnet`` override keys of ``SWIN_T`` / ``RESNET50`` (see ``backbones``)."""
 
     architecture = "swin_se_resnet"
+    human_name = "Swin-SE-ResNet (Swin + SE + split conv, fused with a ResNet)"
 
     def __init__(
         self,
