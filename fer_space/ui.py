@@ -263,17 +263,13 @@ face 224x224 ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean poo
               └─ ResNet-50 ─ global average pooling ───────────────────── f_res ──┴─ concat ─ Linear ─ softmax
 ```
 
-The **embedded default** is an ensemble of five compact VGG-style CNNs on 48x48 grey faces (two
-4.7 M-param nets and three 3.2 M-param nets, trained on FER2013 on 2 CPU cores, one of them distilled
-from an ensemble of others); each also reads the mirrored face and their probabilities are averaged
-(72.0% on FER2013 PublicTest; the single 1.2 M-param model alone 68.5%). It is
-what runs when no Hub model is configured and keeps the webcam live on a 2-vCPU machine; the single
-model ("Compact CNN, one model") is the fastest choice there. Three **nano** models (48 px grey, trained
-the same way on CPU) reproduce the seed's comparison at small scale: the hybrid, its Swin branch alone
-and its ResNet branch alone. At that scale the hybrid does not beat its ResNet branch (50.8% vs 50.6% on
-FER2013 PublicTest) and the Swin branch alone barely learns (29.3%); see the project README. The Compare
-tab lists every model with its published evaluation; models whose weights are not available are marked
-unavailable and never run with random weights.
+The **FER ensemble (5 CNNs, default)** averages five compact VGG-style CNNs on 48x48 grey faces,
+each also reading the mirrored face: 72.0% on FER2013 PublicTest, 15 ms a face on two CPU cores. The
+**Compact CNN (1 model, fastest)** is one such CNN: 68.5%, under 1 ms a face, for crowded webcam
+scenes. The full-size Swin-SE-ResNet and its baselines need a GPU run to be trained; until then the
+Compare tab says so in one line. Every model here was trained on FER2013 from scratch; the Compare tab
+shows each one's validation accuracy and its latency on the same faces. Models whose weights are not
+available are marked unavailable and never run with random weights.
 
 ### What the numbers mean
 FER2013 accuracies are measured on its `PublicTest` split, used for model selection (a validation
