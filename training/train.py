@@ -3,6 +3,8 @@
 One loop for every model and data set: warm-up + cosine learning rate, label smoothing, optional
 class weights / balanced sampling / FER+ soft labels / a teacher's probabilities (knowledge
 distillation, ``training.distill``), mixed precision on GPU, early stopping on a validation metric.
+One process by default; ``torchrun --nproc_per_node N -m training.train ...`` trains data-parallel
+(``training.distributed``), the global batch staying ``batch_size``.
 Each epoch writes ``last.pt`` atomically (resume with ``--resume``; a killed run loses at most the
 epoch in progress) and, when the monitored metric improves, the model folder ``best/``
 (safetensors + config.json + metrics.json). The random state of an epoch is derived
@@ -22,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from timm.layers import convert_sync_batchnorm
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
@@ -35,7 +39,7 @@ from .config import TrainConfig
 from .data import FaceArrays, FaceDataset, ferplus_soft_labels, limit_faces, load_faces
 from .data.leakage import drop_leaks
 from .distill import distillation_targets
-from .evaluate import evaluate_arrays
+from .distributed import Ranks, ShardedBatches, join, leave, sharded_metrics
 from .plots import plot_curves
 from .transforms import train_transform
 
@@ -116,8 +120,16 @@ def load_data(
 
 
 def make_loader(cfg: TrainConfig, model: FERClassifier, train: FaceArrays, targets: np.ndarray,
-                device: torch.device) -> DataLoader:
+                device: torch.device, ranks: Ranks | None = None) -> DataLoader:
+    """The training faces in batches: one process draws ``batch_size`` faces a step; under torchrun
+    each rank draws its share of the same global batch (``ShardedBatches``)."""
     dataset = FaceDataset(train.images, targets, train_transform(model, cfg.augment))
+    if ranks is not None and ranks.distributed:
+        if cfg.balanced_sampler:
+            raise SystemExit("error: balanced_sampler is not available with torchrun; use class_weighting")
+        return DataLoader(dataset, batch_sampler=ShardedBatches(len(dataset), cfg.batch_size, ranks, cfg.seed),
+                          num_workers=cfg.workers, persistent_workers=cfg.workers > 0,
+                          pin_memory=device.type == "cuda")
     generator = torch.Generator()
     sampler = None
     if cfg.balanced_sampler:
@@ -153,28 +165,37 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
     of a fresh run, or of a resume that changes the length) is kept in ``OUTPUT/command.txt`` for the
     model card. A resumed run keeps the config it was started with; ``epochs`` gives it a new length
     (e.g. to extend a finished run)."""
+    ranks = join()
     out = Path(cfg.output)
-    check_output_dir(out)
+    if ranks.main:
+        check_output_dir(out)
+    ranks.barrier()
     last_path = out / "last.pt"
     state = load_state(last_path) if resume and last_path.exists() else None
     if resume and state is None:
         print(f"no checkpoint at {last_path}: starting from scratch", file=sys.stderr)
     if state is not None:
         cfg = TrainConfig.from_dict({**state["config"], "output": cfg.output, **({"epochs": epochs} if epochs else {})})
-    if command and state is None:
+    if command and ranks.main and state is None:
         (out / "command.txt").write_text(command + "\n")
-    elif command and cfg.epochs != state["config"]["epochs"]:  # a new length is part of how the run was made
+    elif command and ranks.main and cfg.epochs != state["config"]["epochs"]:  # a new length is part of the run
         with open(out / "command.txt", "a") as log:
             log.write(command + "\n")
 
     device = pick_device(cfg.device)
+    if device.type == "cuda" and ranks.distributed:
+        device = torch.device("cuda", ranks.local_rank)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg)
+    if not ranks.main:
+        ranks.barrier()  # rank 0 reads the data first and fills the teacher's cache
     train_faces, targets, val_faces = load_data(cfg, model, device)
+    if ranks.main:
+        ranks.barrier()
     model.to(device)
-    loader = make_loader(cfg, model, train_faces, targets, device)
+    loader = make_loader(cfg, model, train_faces, targets, device, ranks)
     optimizer = make_optimizer(cfg, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg, len(loader)))
     class_weight = None
@@ -184,7 +205,12 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
     criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing)
     amp_dtype = autocast_dtype(cfg.precision, device)
     scaler = torch.amp.GradScaler(enabled=amp_dtype == torch.float16)
-    forward = torch.compile(model) if cfg.compile else model
+    forward = model
+    if ranks.distributed:
+        if device.type == "cuda":
+            forward = convert_sync_batchnorm(model)  # timm's keeps BatchNormAct layers whole
+        forward = DistributedDataParallel(forward, device_ids=[device.index] if device.type == "cuda" else None)
+    forward = torch.compile(forward) if cfg.compile else forward
 
     start_epoch, best, history, bad_epochs = 0, -1.0, [], 0
     if state is not None:
@@ -195,18 +221,24 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
         history, bad_epochs = state["history"], state["bad_epochs"]
         print(f"resumed from {last_path} at epoch {start_epoch} (best {cfg.monitor} {best:.4f})")
 
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    print(f"{cfg.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params on {device}; "
-          f"{len(train_faces)} train / {len(val_faces)} val faces")
+    if ranks.main:
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+        print(f"{cfg.model}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params on {device}"
+              + (f" x {ranks.world} processes" if ranks.distributed else "")
+              + f"; {len(train_faces)} train / {len(val_faces)} val faces")
     for epoch in range(start_epoch, cfg.epochs):
         if bad_epochs >= cfg.patience:
             print(f"early stop: no {cfg.monitor} gain for {cfg.patience} epochs")
             break
-        torch.manual_seed(cfg.seed * 100_003 + epoch)
-        loader.generator.manual_seed(cfg.seed * 100_003 + epoch)
+        torch.manual_seed(cfg.seed * 100_003 + epoch + 7_919 * ranks.rank)  # augmentation and dropout
+        if ranks.distributed:
+            loader.batch_sampler.set_epoch(epoch)
+        else:
+            loader.generator.manual_seed(cfg.seed * 100_003 + epoch)
         model.train()
         seen, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", dynamic_ncols=True)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", dynamic_ncols=True,
+                   disable=not ranks.main)
         for images, target in bar:
             images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
@@ -226,7 +258,8 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
             loss_sum += loss.item() * len(target)
             rate = seen / (time.perf_counter() - t0)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}")
-        val = evaluate_arrays(model, val_faces, device=device, tta_flip=cfg.tta_flip)
+        seen, correct, loss_sum = ranks.sum(seen, correct, loss_sum)
+        val = sharded_metrics(model, val_faces, ranks, device=device, tta_flip=cfg.tta_flip)
         record = {
             "epoch": epoch + 1,
             "train_loss": loss_sum / seen,
@@ -240,9 +273,12 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
         if improved:
             best, bad_epochs = val[cfg.monitor], 0
             summary = {"epoch": epoch + 1, "split": cfg.val_split, "data": cfg.data, "tta_flip": cfg.tta_flip, **val}
-            save_model_dir(model, out / "best", {"metrics.json": json.dumps(summary, indent=2)})
+            if ranks.main:
+                save_model_dir(model, out / "best", {"metrics.json": json.dumps(summary, indent=2)})
         else:
             bad_epochs += 1
+        if not ranks.main:
+            continue
         save_state(
             {
                 "model": model.state_dict(),
@@ -265,6 +301,7 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
             + (" *" if improved else ""),
             flush=True,
         )
+    ranks.barrier()  # the last checkpoint is written before any process returns
     return {"best": best, "monitor": cfg.monitor, "epochs_run": len(history)}
 
 
@@ -305,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ModelLoadError) as exc:  # no data set, or a teacher that cannot be loaded
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    ranks = join()
+    leave(ranks)
+    if not ranks.main:
+        return 0
     print(json.dumps(result))
     if args.push_to_hub:
         from .push import push_run
