@@ -67,24 +67,31 @@ def client(app_url):
 
 
 def test_predict_endpoint_on_examples(client, examples):
-    annotated, gallery, label, record = client.predict(handle_file(str(examples / "max_group.jpeg")), DEFAULT, True,
-                                                       api_name="/predict")
+    annotated, gallery, label, record, heat = client.predict(handle_file(str(examples / "max_group.jpeg")), DEFAULT,
+                                                             True, False, api_name="/predict")
     assert Path(annotated).stat().st_size > 10_000
-    assert len(gallery) == len(record["faces"]) >= 4
+    assert len(gallery) == len(record["faces"]) >= 4 and heat == []  # heat maps only on request
     assert record["model"]["name"] == "ensemble" and "embedded" in record["model"]["source"]
     for face in record["faces"]:
         assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
-        assert face["label"] in EMOTIONS
+        assert face["label"] in EMOTIONS and isinstance(face["unsure"], bool) and isinstance(face["warnings"], list)
     assert label["label"] == record["faces"][0]["label"]
+
+
+def test_predict_endpoint_explains_on_request(client, examples):
+    _, _, _, record, heat = client.predict(handle_file(str(examples / "max_group.jpeg")), DEFAULT, True, True,
+                                           api_name="/predict")
+    assert len(heat) == len(record["faces"])  # one map per face for a CNN ensemble
+    assert all(Path(item["image"]).stat().st_size > 1_000 and "model" in item["caption"] for item in heat)
 
 
 def test_non_image_gets_a_message_and_the_server_keeps_serving(client, examples, tmp_path):
     fake = tmp_path / "fake.jpg"
     fake.write_text("<html>not an image</html>")
     with pytest.raises(Exception, match="Cannot read this image"):
-        client.predict(handle_file(str(fake)), DEFAULT, True, api_name="/predict")
-    _, _, _, record = client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True,
-                                     api_name="/predict")
+        client.predict(handle_file(str(fake)), DEFAULT, True, False, api_name="/predict")
+    _, _, _, record, _ = client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True,
+                                     False, api_name="/predict")
     assert len(record["faces"]) == 1
 
 
@@ -93,7 +100,7 @@ def test_no_face_returns_an_empty_result(client, tmp_path):
 
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((200, 200, 3), 90, np.uint8)).save(blank)
-    _, gallery, label, record = client.predict(handle_file(str(blank)), DEFAULT, True, api_name="/predict")
+    _, gallery, label, record, _ = client.predict(handle_file(str(blank)), DEFAULT, True, False, api_name="/predict")
     assert record["faces"] == [] and gallery == []
 
 
@@ -201,17 +208,17 @@ def test_bad_uploads_through_the_server(client, app_url, tmp_path, examples):
     rgb = np.zeros((64, 64, 3), np.uint8)
     cases = {k: v for k, v in bad_cases(rgb).items() if isinstance(v, bytes)}
     pid = _server_pid(app_url)
-    client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True, api_name="/predict")
+    client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True, False, api_name="/predict")
     baseline = _rss_mb(pid)
     for round_ in range(2):
         for i, (name, data) in enumerate(cases.items()):
             path = tmp_path / f"upload{round_}_{i}.jpg"
             path.write_bytes(data or b"")
             with pytest.raises(Exception) as err:
-                client.predict(handle_file(str(path)), DEFAULT, True, api_name="/predict")
+                client.predict(handle_file(str(path)), DEFAULT, True, False, api_name="/predict")
             assert "Cannot read this image" in str(err.value) or "Upload a photo" in str(err.value), name
-    _, _, _, record = client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True,
-                                     api_name="/predict")
+    _, _, _, record, _ = client.predict(handle_file(str(examples / "skimage_astronaut.png")), DEFAULT, True,
+                                     False, api_name="/predict")
     assert len(record["faces"]) == 1  # still serving
     assert _rss_mb(pid) - baseline < 100
 
@@ -229,7 +236,8 @@ def test_eight_concurrent_users_get_their_own_answers(app_url, examples):
         answered = 0
         for _ in range(20):
             try:
-                _, _, _, record = client.predict(handle_file(str(examples / photo)), DEFAULT, True, api_name="/predict")
+                _, _, _, record, _ = client.predict(handle_file(str(examples / photo)), DEFAULT, True, False,
+                                                    api_name="/predict")
             except Exception as exc:  # a full queue is an acceptable answer, anything else is not
                 if "queue" not in str(exc).lower():
                     errors.append(repr(exc))

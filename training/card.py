@@ -46,7 +46,7 @@ Measured on **{{ dataset }} `{{ split }}`** ({{ n }} faces), {{ when }}{{ tta }}
 {{ members }}![confusion matrix](confusion.png)
 
 ![training curves](curves.png)
-
+{{ calibration }}
 ## Limitations
 
 - For FER2013, `PublicTest` is used for model selection, so the figures above are validation
@@ -119,7 +119,7 @@ def build_card(
         emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
         img_size=model.img_size, colour=colour, dataset=pretty, split=split,
         n=metrics["n"], when=_when(metrics), members=_members_table(metrics),
-        tta=_tta(metrics, getattr(model, "flip", False)),
+        tta=_tta(metrics, getattr(model, "flip", False)), calibration=_calibration(metrics),
         accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
         f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
         command=command or "(see train_config.json)",
@@ -137,6 +137,30 @@ def _tta(metrics: dict, built_in_flip: bool) -> str:
         flip_accuracy = metrics["accuracy_with_flip_tta"]
         return f", single pass as the app runs it (with flip averaging: accuracy {flip_accuracy:.4f})"
     return ""
+
+
+def _calibration(metrics: dict) -> str:
+    """The calibration section, when the model has been calibrated (``training.calibrate``)."""
+    c = metrics.get("calibration")
+    if not c:
+        return ""
+    if c["answered_accuracy"] is None:
+        unsure = (f"No confidence level reaches {c['target_accuracy']:.0%} accuracy on this split, so every face is "
+                  "reported as unsure with its two leading expressions.")
+    else:
+        unsure = (f"A face whose calibrated top probability is below {c['unsure_below']:.2f} is reported as unsure "
+                  f"with its two leading expressions: the faces answered ({c['coverage']:.1%} of them) are read "
+                  f"right {c['answered_accuracy']:.1%} of the time (all faces: {c['accuracy']:.1%}).")
+    return f"""
+## Calibration
+
+One temperature, T = {c['temperature']:.3f}, fitted on {c['split']} ({c['n']:,} faces) and applied to every
+prediction: expected calibration error ({c['bins']} bins) {c['ece_before']:.3f} -> {c['ece_after']:.3f},
+negative log-likelihood {c['nll_before']:.3f} -> {c['nll_after']:.3f}. {unsure} Both numbers were fitted
+and measured on the same split.
+
+![reliability diagram](reliability.png)
+"""
 
 
 def _when(metrics: dict) -> str:

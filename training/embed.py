@@ -4,7 +4,8 @@ Without ``--name`` the run becomes the embedded default (``fer_space/weights``);
 it is shipped beside it as ``embedded:NAME`` (``fer_space/zoo/NAME``), e.g. the seed's nano models.
 
 With ``--data``, the metrics are measured again on the validation split the way the app runs the
-model (one pass, no flip averaging); the training's flip-averaged accuracy is kept beside them.
+model (one pass, no flip averaging; the training's flip-averaged accuracy is kept beside them) and
+the model is calibrated there (``training.calibrate``: temperature and "unsure" threshold).
 Then the model card is written and ``best/`` (weights, config, card, metrics, pictures) is copied
 into ``fer_space/weights`` in one swap, after checking that it loads strictly and is small enough.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from fer_space.models import load_model
 from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
 
+from .calibrate import calibrate_folder
 from .card import write_card
 from .checkpoint import staged_dir
 from .data import load_faces
@@ -27,7 +29,7 @@ from .evaluate import evaluate_arrays
 
 MAX_BYTES = 20 * 2**20
 FILES = ("model.safetensors", "config.json", "README.md", "metrics.json", "train_config.json", "curves.png",
-         "confusion.png")
+         "confusion.png", "reliability.png")
 
 
 def remeasure(best: Path, data: str) -> None:
@@ -51,6 +53,7 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -
     load_model(best)  # refuses anything that does not load strictly
     if data:
         remeasure(best, data)
+        calibrate_folder(best, data, json.loads((best / "metrics.json").read_text())["split"])
     source = EMBEDDED if target == EMBEDDED_DIR else f"{EMBEDDED}:{target.name}"
     write_card(run_dir, repo_hint=source, title=SHIPPED_NAMES.get(source))
     size = (best / "model.safetensors").stat().st_size
