@@ -44,6 +44,7 @@ class TrainConfig:
     grad_clip: float | None = 5.0
     precision: str = "auto"  # auto (bf16 on CUDA and on CPUs with native bf16, else fp32) | fp32 | bf16 | fp16
     compile: bool = False
+    channels_last: bool = False  # NHWC memory layout: faster convolutions with bf16/fp16 on recent GPUs
     # selection
     monitor: str = "accuracy"  # accuracy | f1_macro | f1_weighted
     patience: int = 15

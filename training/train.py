@@ -194,7 +194,7 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
     train_faces, targets, val_faces = load_data(cfg, model, device)
     if ranks.main:
         ranks.barrier()
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
     loader = make_loader(cfg, model, train_faces, targets, device, ranks)
     optimizer = make_optimizer(cfg, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg, len(loader)))
@@ -241,6 +241,8 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
                    disable=not ranks.main)
         for images, target in bar:
             images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            if cfg.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = forward(images)
                 loss = criterion(logits.float(), target)
