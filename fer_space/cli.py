@@ -28,8 +28,9 @@ def _predict(args: argparse.Namespace) -> int:
     if predictor.source.note:
         print(f"warning: {predictor.source.describe()}", file=sys.stderr)
     model_info = {"name": predictor.model.architecture, "source": predictor.source.describe()}
-    if args.save:
-        Path(args.save).mkdir(parents=True, exist_ok=True)
+    for folder in (args.save, args.explain):
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
     failures = 0
     for image in args.images:
         try:
@@ -38,19 +39,36 @@ def _predict(args: argparse.Namespace) -> int:
             print(f"error: {image}: {exc}", file=sys.stderr)
             failures += 1
             continue
+        heat_maps = _write_heat_maps(predictor, prediction, Path(args.explain), image) if args.explain else []
         if args.json:
-            record = {"image": str(image), "model": model_info,
-                      "faces": [f.to_dict() for f in prediction.faces], "timing_ms": prediction.timing_ms}
+            faces = [f.to_dict() for f in prediction.faces]
+            for face, maps in zip(faces, heat_maps, strict=False):
+                face["heat_maps"] = maps
+            record = {"image": str(image), "model": model_info, "faces": faces, "timing_ms": prediction.timing_ms}
             print(json.dumps(record), flush=True)
         else:
             print(f"{image}: {len(prediction.faces)} face(s) [{predictor.model_name}]")
             for i, f in enumerate(prediction.faces):
                 box = ", ".join(f"{v:.0f}" for v in f.box)
-                print(f"  #{i + 1} {f.label:8s} {f.confidence:6.1%}  box [{box}]")
+                print(f"  #{i + 1} {f.caption:24s} box [{box}]" + "".join(f"\n      warning: {w}" for w in f.warnings))
         if args.save:
             target = Path(args.save) / f"{Path(str(image)).stem}_annotated.jpg"
             cv2.imwrite(str(target), cv2.cvtColor(annotate(prediction.image, prediction.faces), cv2.COLOR_RGB2BGR))
     return 1 if failures else 0
+
+
+def _write_heat_maps(predictor, prediction, folder: Path, image) -> list[dict[str, str]]:
+    """Write each face's Grad-CAM overlays as JPEGs in ``folder``; their paths per face and map name."""
+    from .explain import overlay
+
+    stem, paths = Path(str(image)).stem, []
+    for i, (crop, maps) in enumerate(zip(prediction.crops, predictor.explain(prediction.crops), strict=True)):
+        paths.append({})
+        for name, heat in maps.items():
+            target = folder / f"{stem}_face{i + 1}_{name.lower().replace(' ', '_')}.jpg"
+            cv2.imwrite(str(target), cv2.cvtColor(overlay(crop, heat), cv2.COLOR_RGB2BGR))
+            paths[-1][name] = str(target)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     p.add_argument("--save", metavar="DIR", help="write annotated copies here")
     p.add_argument("--no-align", action="store_true", help="do not rotate faces to level the eyes")
+    p.add_argument("--explain", metavar="DIR", help="write Grad-CAM heat maps of each face here (slower)")
     sub.add_parser("models", help="list the trained models shipped with the package and the architectures")
     args = parser.parse_args(argv)
     if args.command == "models":

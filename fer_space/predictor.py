@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import quality
 from .backends import make_runner
+from .calibration import caption
 from .compute import INFERENCE
+from .explain import gradcam
 from .faces import Face, FaceDetector, crop_face
 from .images import load_image
 from .labels import EMOTIONS, canonical_order
@@ -25,7 +28,8 @@ from .sources import ModelSource, resolve_and_load
 
 @dataclass
 class FaceResult:
-    """One face: where it is, how sure the detector was, and the emotion probabilities."""
+    """One face: where it is, how sure the detector was, the calibrated expression probabilities,
+    whether the model is unsure of it, and plain warnings about the face's quality."""
 
     box: tuple[float, float, float, float]
     detection_score: float
@@ -33,6 +37,14 @@ class FaceResult:
     confidence: float
     probabilities: dict[str, float]
     landmarks: list[list[float]] | None = None
+    unsure: bool = False
+    warnings: list[str] = field(default_factory=list)
+    quality: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def caption(self) -> str:
+        """``happy 87%``, or ``unsure: sad / neutral`` when the model is unsure."""
+        return caption(np.array(list(self.probabilities.values())), self.unsure)
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI/API JSON schema of a face."""
@@ -41,7 +53,11 @@ class FaceResult:
             "detection_score": round(self.detection_score, 4),
             "label": self.label,
             "confidence": round(self.confidence, 4),
+            "unsure": self.unsure,
+            "caption": self.caption,
             "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+            "warnings": self.warnings,
+            "quality": self.quality,
         }
 
 
@@ -118,14 +134,26 @@ class Predictor:
             return np.zeros((0, len(EMOTIONS)), dtype=np.float32)
         batch = torch.stack([self.transform(c) for c in crops]).to(self.device)
         with INFERENCE:
-            probs = self.runner(batch).float().softmax(dim=1).cpu().numpy()
+            probs = self.model.calibration.probabilities(self.runner(batch)).cpu().numpy()
         return probs[:, self._order]
 
-    def results(self, faces: list[Face], probs: np.ndarray) -> list[FaceResult]:
-        """Pair detections with their probabilities."""
+    def explain(self, crops: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """Grad-CAM heat maps of each face crop for its top expression: one ``(H, W)`` map in ``[0, 1]``
+        per name (``model``; ``Swin branch`` and ``ResNet branch`` for Swin-SE-ResNet), at the
+        model's input size. Runs the PyTorch model with gradients (slower than ``classify_faces``)."""
+        if not crops:
+            return []
+        batch = torch.stack([self.transform(c) for c in crops]).to(self.device)
+        with INFERENCE:
+            maps = gradcam(self.model, batch)
+        return [{name: heat[i] for name, heat in maps.items()} for i in range(len(crops))]
+
+    def results(self, faces: list[Face], probs: np.ndarray, rgb: np.ndarray | None = None) -> list[FaceResult]:
+        """Pair detections with their probabilities; with ``rgb``, also measure each face's quality."""
         out = []
         for face, p in zip(faces, probs, strict=False):
             best = int(p.argmax())
+            measures = quality.measure(rgb, face) if rgb is not None else {}
             out.append(FaceResult(
                 box=face.box,
                 detection_score=face.score,
@@ -133,6 +161,9 @@ class Predictor:
                 confidence=float(p[best]),
                 probabilities={name: float(v) for name, v in zip(EMOTIONS, p, strict=False)},
                 landmarks=None if face.landmarks is None else face.landmarks.round(1).tolist(),
+                unsure=self.model.calibration.is_unsure(p),
+                warnings=quality.warnings(measures),
+                quality=measures,
             ))
         return out
 
@@ -148,7 +179,9 @@ class Predictor:
         t3 = time.perf_counter()
         timing = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
                   "total": (t3 - t0) * 1e3}
-        return Prediction(self.results(faces, probs), rgb, crops, {k: round(v, 1) for k, v in timing.items()})
+        results = self.results(faces, probs, rgb)
+        timing["total"] = (time.perf_counter() - t0) * 1e3
+        return Prediction(results, rgb, crops, {k: round(v, 1) for k, v in timing.items()})
 
     def predict(self, image: Any, *, bgr: bool = False) -> list[FaceResult]:
         """``FaceResult`` for every face of ``image``, largest face first; ``[]`` when none."""

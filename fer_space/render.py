@@ -24,9 +24,15 @@ NEUTRAL_BOX = (255, 255, 255)
 
 
 def annotate(rgb: np.ndarray, faces: Sequence[FaceResult]) -> np.ndarray:
-    """A copy of ``rgb`` with each face boxed in its emotion's colour and captioned ``label 87%``."""
-    return draw_boxes(rgb, [f.box for f in faces], [f"{f.label} {f.confidence:.0%}" for f in faces],
-                      [COLOURS[f.label] for f in faces])
+    """A copy of ``rgb`` with each face boxed in its emotion's colour and captioned ``label 87%``
+    (an unsure face in neutral white, captioned ``unsure: sad / neutral``; ``!`` marks a quality warning)."""
+    return draw_boxes(rgb, [f.box for f in faces], [f.caption + (" !" if f.warnings else "") for f in faces],
+                      [box_colour(f.label, f.unsure) for f in faces])
+
+
+def box_colour(label: str, unsure: bool) -> tuple[int, int, int]:
+    """The emotion's colour, or white for a face the model is unsure of."""
+    return NEUTRAL_BOX if unsure else COLOURS[label]
 
 
 def draw_boxes(rgb: np.ndarray, boxes: Sequence[Box], captions: Sequence[str],

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .calibration import caption
 from .faces import Face, FaceDetector
 from .predictor import Predictor
-from .render import COLOURS, draw_boxes
+from .render import box_colour, draw_boxes
 from .tracking import FaceTracker, Track
 
 # Webcam faces are large and near: a coarse pyramid on a half-size frame finds them in ~10-30 ms.
@@ -32,6 +33,7 @@ class FrameResult:
     latency_ms: float
     fps: float
     detected: bool
+    unsure: list[bool]  # per track: calibrated top probability below the model's threshold
 
 
 class StreamSession:
@@ -58,11 +60,13 @@ class StreamSession:
         probs = self.predictor.classify_faces(self.predictor.crops(rgb, self._faces))
         tracks = self.tracker.update([f.box for f in self._faces], probs, [f.score for f in self._faces],
                                      [f.landmarks for f in self._faces])
+        calibration = self.predictor.model.calibration
+        unsure = [calibration.is_unsure(t.probs) for t in tracks]
         annotated = draw_boxes(rgb, [t.box for t in tracks],
-                               [f"#{t.track_id} {t.label} {t.confidence:.0%}" for t in tracks],
-                               [COLOURS[t.label] for t in tracks])
+                               [f"#{t.track_id} {caption(t.probs, u)}" for t, u in zip(tracks, unsure, strict=True)],
+                               [box_colour(t.label, u) for t, u in zip(tracks, unsure, strict=True)])
         now = time.perf_counter()
         self._times.append(now)
         self._latencies.append((now - start) * 1e3)
         fps = (len(self._times) - 1) / (self._times[-1] - self._times[0]) if len(self._times) > 1 else 0.0
-        return FrameResult(annotated, tracks, float(np.median(self._latencies)), fps, detected)
+        return FrameResult(annotated, tracks, float(np.median(self._latencies)), fps, detected, unsure)

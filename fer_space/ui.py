@@ -17,8 +17,10 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from .calibration import caption
 from .catalog import DEFAULT_NAME, ModelCatalog
 from .errors import FERError, ModelLoadError
+from .explain import overlay
 from .images import load_image
 from .labels import EMOTIONS
 from .predictor import Predictor
@@ -123,8 +125,9 @@ def _jpeg_files(images: list[np.ndarray]) -> list[str]:
 
 
 # ---- Image tab ---------------------------------------------------------------------------------
-def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool):
-    """Annotated image, face crops, probabilities of the first face, the CLI JSON, all faces' probabilities."""
+def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool, explain: bool = False):
+    """Annotated image, face crops, probabilities of the first face, the CLI JSON, all faces'
+    probabilities, and (with ``explain``) each face's Grad-CAM heat maps."""
     if image is None:
         raise gr.Error("Upload a photo, paste one or take a webcam snapshot first.")
     predictor = _get(catalog, model_name)
@@ -135,11 +138,20 @@ def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool):
               "faces": [f.to_dict() for f in faces], "timing_ms": prediction.timing_ms}
     if not faces:
         gr.Warning("No face found. Try a larger, frontal, well-lit face.")
-        return _jpeg_files([rgb])[0], [], None, record, []
+        return _jpeg_files([rgb])[0], [], None, record, [], []
     annotated, *crops = _jpeg_files([annotate(rgb, faces), *prediction.crops])
-    gallery = [(c, f"#{i + 1} {f.label} {f.confidence:.0%}") for i, (c, f) in enumerate(zip(crops, faces, strict=True))]
+    gallery = [(c, f"#{i + 1} {f.caption}" + "".join(f" · {w}" for w in f.warnings))
+               for i, (c, f) in enumerate(zip(crops, faces, strict=True))]
     probs = [f.probabilities for f in faces]
-    return annotated, gallery, probs[0], record, probs
+    heat = []
+    if explain:
+        overlays, captions = [], []
+        for i, (crop, maps) in enumerate(zip(prediction.crops, predictor.explain(prediction.crops), strict=True)):
+            for name, heat_map in maps.items():
+                overlays.append(overlay(crop, heat_map))
+                captions.append(f"#{i + 1} {faces[i].caption} · {name}")
+        heat = list(zip(_jpeg_files(overlays), captions, strict=True))
+    return annotated, gallery, probs[0], record, probs, heat
 
 
 def select_face(probs: list[dict], evt: gr.SelectData):
@@ -156,8 +168,10 @@ def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession 
     if session is None or session.predictor is not predictor or session.detect_every != int(detect_every):
         session = StreamSession(predictor, detector, detect_every=int(detect_every))
     result = session.process(_as_rgb(frame))
-    faces = ", ".join(f"#{t.track_id} {t.label} {t.confidence:.0%}" for t in result.tracks) or "no face"
-    stats = f"{result.fps:.1f} FPS · {result.latency_ms:.0f} ms/frame (server) · {faces}"
+    faces = ", ".join(f"#{t.track_id} {caption(t.probs, u)}" for t, u in zip(result.tracks, result.unsure, strict=True))
+    faces = faces or "no face"
+    stats = (f"**{model_name or catalog.default_name()}**: {result.fps:.1f} FPS · {result.latency_ms:.0f} ms/frame "
+             f"(server) · {faces}")
     return result.annotated, session, stats
 
 
@@ -271,6 +285,13 @@ Compare tab says so in one line. Every model here was trained on FER2013 from sc
 shows each one's validation accuracy and its latency on the same faces. Models whose weights are not
 available are marked unavailable and never run with random weights.
 
+### Reading the results
+Confidences are calibrated: each model has a temperature fitted on FER2013's validation split, so
+"70%" means right about 70% of the time. Below its own threshold a face is shown as **unsure** with its
+two leading expressions ("unsure: sad / neutral", white box). A **warning** beside a face says when it
+is small, blurred, dark, overexposed or turned away, where expressions are misread more often. The
+Image tab's Grad-CAM option shows where the model looked (one map per branch for Swin-SE-ResNet).
+
 ### What the numbers mean
 FER2013 accuracies are measured on its `PublicTest` split, used for model selection (a validation
 figure); the official `PrivateTest` split is withheld for independent evaluation. Expressions are not
@@ -299,6 +320,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                     with gr.Row():
                         image_model = gr.Dropdown(names, value=default, label="Model")
                         align = gr.Checkbox(value=True, label="Level the eyes before classifying")
+                        explain = gr.Checkbox(value=False, label="Show where the model looked (Grad-CAM)")
                     image_btn = gr.Button("Analyse", variant="primary")
                     gr.Examples(examples, inputs=[image_in], label="Examples (click one)")
                     gr.Markdown(CREDITS)
@@ -307,10 +329,13 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                     face_label = gr.Label(num_top_classes=7, label="Selected face (click a crop below)")
                     gallery = gr.Gallery(label="Faces found", columns=6, height=160, object_fit="contain",
                                          format="jpeg", elem_id="faces-gallery")
+                    heat_gallery = gr.Gallery(label="Where the model looked (Grad-CAM: red = most weight; "
+                                              "one map per branch for Swin-SE-ResNet)", columns=4, height=200,
+                                              object_fit="contain", format="jpeg", elem_id="heat-gallery")
                     json_out = gr.JSON(label="JSON (same schema as the CLI)")
             probs_state = gr.State([])
-            image_btn.click(on_gpu(30)(lambda *a: analyse_image(catalog, *a)), [image_in, image_model, align],
-                            [image_out, gallery, face_label, json_out, probs_state], api_name="predict")
+            image_btn.click(on_gpu(30)(lambda *a: analyse_image(catalog, *a)), [image_in, image_model, align, explain],
+                            [image_out, gallery, face_label, json_out, probs_state, heat_gallery], api_name="predict")
             gallery.select(select_face, [probs_state], [face_label], api_visibility="private")
 
         with gr.Tab("Webcam"):
@@ -321,7 +346,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                 cam_out = gr.Image(label="Live result", format="jpeg", interactive=False, streaming=True)
             with gr.Row():
                 cam_model = gr.Dropdown(names, value=DEFAULT_NAME if DEFAULT_NAME in names else default,
-                                        label="Model (the compact one is fastest)")
+                                        label="Model (the stats below say what it costs a frame)")
                 detect_every = gr.Slider(1, 5, value=2, step=1, label="Detect faces every k frames (track between)")
             cam_stats = gr.Markdown()
             session = gr.State(None)

@@ -14,7 +14,7 @@ from .labels import EMOTIONS
 from .predictor import Predictor
 from .stream import StreamSession
 
-CSV_FIELDS = ["frame", "time_s", "track_id", "label", "confidence", "x1", "y1", "x2", "y2", *EMOTIONS]
+CSV_FIELDS = ["frame", "time_s", "track_id", "label", "confidence", "unsure", "x1", "y1", "x2", "y2", *EMOTIONS]
 
 
 @dataclass
@@ -74,9 +74,9 @@ def process_video(
                     writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"VP80"), fps / step,
                                              (rgb.shape[1], rgb.shape[0]))
                 writer.write(cv2.cvtColor(result.annotated, cv2.COLOR_RGB2BGR))
-                for t in result.tracks:
+                for t, unsure in zip(result.tracks, result.unsure, strict=True):
                     rows.append({"frame": index, "time_s": round(index / fps, 3), "track_id": t.track_id,
-                                 "label": t.label, "confidence": round(t.confidence, 4),
+                                 "label": t.label, "confidence": round(t.confidence, 4), "unsure": unsure,
                                  **dict(zip(("x1", "y1", "x2", "y2"), (round(v, 1) for v in t.box), strict=True)),
                                  **{e: round(float(p), 4) for e, p in zip(EMOTIONS, t.probs, strict=True)}})
                 kept += 1

@@ -20,6 +20,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import nn
 
+from ..calibration import Calibration
 from ..labels import EMOTIONS, id2label_dict, labels_from_id2label
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -27,6 +28,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 INT8_SCALE = ".int8_scale"
+# Keys of config.json that are not constructor arguments.
+NOT_ARGUMENTS = ("architecture", "calibration")
 # The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
 # card with metrics comes from ``training.card``, which replaces this one).
 UNEVALUATED_CARD = """---
@@ -126,9 +129,22 @@ class FERClassifier(
         return len(self.labels)
 
     @property
+    def calibration(self) -> Calibration:
+        """The fitted temperature and unsure threshold (``T = 1``, never unsure, until calibrated)."""
+        return getattr(self, "_calibration", Calibration())
+
+    @calibration.setter
+    def calibration(self, value: Calibration) -> None:
+        self._calibration = value
+
+    @property
     def config(self) -> dict[str, Any]:
-        """The ``config.json`` content: constructor arguments, the explicit ``id2label`` and ``architecture``."""
-        return {**self._hub_mixin_config, "id2label": id2label_dict(self.labels), "architecture": self.architecture}
+        """The ``config.json`` content: constructor arguments, the explicit ``id2label``, ``architecture``
+        and, once fitted, ``calibration``."""
+        config = {**self._hub_mixin_config, "id2label": id2label_dict(self.labels), "architecture": self.architecture}
+        if self.calibration != Calibration():
+            config["calibration"] = self.calibration.to_dict()
+        return config
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:
         """Write ``model.safetensors`` + ``config.json`` (with ``architecture``)."""
@@ -177,6 +193,10 @@ class FERClassifier(
                 local_files_only=local_files_only,
             )
         model = cls(**model_kwargs)
+        config_path = os.path.join(model_id, CONFIG_NAME) if os.path.isdir(model_id) else hf_hub_download(
+            repo_id=model_id, filename=CONFIG_NAME, revision=revision, cache_dir=cache_dir, token=token,
+            local_files_only=local_files_only)
+        model.calibration = Calibration.from_dict(read_config(config_path).get("calibration"))
         try:
             state = dequantize_int8(safetensors.torch.load_file(weights, device=map_location))
             missing, unexpected = model.load_state_dict(state, strict=False)

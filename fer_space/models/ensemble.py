@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..labels import id2label_dict
-from .base import FERClassifier
+from .base import NOT_ARGUMENTS, FERClassifier
 
 INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "labels")
 
@@ -71,4 +71,4 @@ class Ensemble(FERClassifier):
 
 def _arguments(config: dict[str, Any]) -> dict[str, Any]:
     """A member's constructor arguments: its config without the registry name."""
-    return {k: v for k, v in config.items() if k != "architecture"}
+    return {k: v for k, v in config.items() if k not in NOT_ARGUMENTS}

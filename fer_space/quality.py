@@ -1,0 +1,91 @@
+"""Face-quality warnings from cheap measures: size, blur, exposure and head turn.
+
+Each measure is taken on what a classifier reads: the face box, eyes levelled, as a 48x48 grey
+image (the size of FER2013's faces), except the size itself (the box's shorter side in the photo's
+pixels) and the head turn (from MTCNN's five landmarks). The thresholds were measured on FER2013
+PublicTest with the Compact CNN: each marks where the accuracy of the faces beyond it falls at
+least 10 points below the accuracy of all faces (``python -m training.quality --model embedded:compact_cnn --data
+../shared/data/fer2013/fer2013.csv.gz``; the README's "Trustworthy output" section has the table).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .faces import Face, crop_face
+
+SIDE = 48  # measures are taken on a 48x48 grey face, as FER2013's faces are stored
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where a measure starts to cost accuracy (see the module docstring)."""
+
+    min_face_px: float = 24.0  # shorter side of the face box in the photo
+    min_sharpness: float = 0.3  # variance of the Laplacian / variance of the 48x48 grey face
+    min_brightness: float = 40.0  # mean grey level, 0-255
+    max_brightness: float = 215.0
+    max_clipped: float = 0.25  # fraction of pixels at <= 5 or >= 250
+    max_yaw_deg: float = 40.0  # head turn estimated from the landmarks
+
+
+THRESHOLDS = Thresholds()
+
+
+def grey_face(rgb: np.ndarray, face: Face) -> np.ndarray:
+    """The face box (eyes levelled) as a 48x48 grey uint8 image."""
+    crop = crop_face(rgb, face, margin=0.0, align=True)
+    return cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+
+
+def image_measures(grey: np.ndarray) -> dict[str, float]:
+    """Sharpness (variance of the Laplacian over the variance of the grey levels, so a dark or flat
+    face is not taken for a blurred one), brightness and clipped fraction of a 48x48 grey face."""
+    grey = np.asarray(grey, dtype=np.uint8)
+    return {
+        "sharpness": float(cv2.Laplacian(grey, cv2.CV_64F).var() / max(float(grey.var()), 1.0)),
+        "brightness": float(grey.mean()),
+        "clipped": float(((grey <= 5) | (grey >= 250)).mean()),
+    }
+
+
+def yaw_degrees(landmarks: np.ndarray) -> float:
+    """Head turn estimated from 5 landmarks (eyes, nose, mouth corners): how far the nose sits from the
+    eyes' midpoint along the eye line, as a fraction of half the eye distance, read as a sine."""
+    left_eye, right_eye, nose = (np.asarray(p, dtype=float) for p in landmarks[:3])
+    axis = right_eye - left_eye
+    half = np.linalg.norm(axis) / 2
+    if half < 1e-6:
+        return 90.0
+    offset = float(np.dot(nose - (left_eye + right_eye) / 2, axis / (2 * half)) / half)
+    return math.degrees(math.asin(max(-1.0, min(1.0, offset))))
+
+
+def measure(rgb: np.ndarray, face: Face) -> dict[str, float]:
+    """All measures of one detected face."""
+    values = {"face_px": float(min(face.width, face.height)), **image_measures(grey_face(rgb, face))}
+    if face.landmarks is not None:
+        values["yaw_deg"] = yaw_degrees(face.landmarks)
+    return {k: round(v, 3) for k, v in values.items()}
+
+
+def warnings(values: dict[str, float], limits: Thresholds = THRESHOLDS) -> list[str]:
+    """Plain sentences for the measures beyond their thresholds."""
+    out = []
+    if values.get("face_px", math.inf) < limits.min_face_px:
+        out.append(f"face is small ({values['face_px']:.0f} px): expression may be misread")
+    if values.get("sharpness", math.inf) < limits.min_sharpness:
+        out.append("face is blurred: expression may be misread")
+    if values.get("brightness", 128) < limits.min_brightness:
+        out.append("face is dark: expression may be misread")
+    elif values.get("brightness", 128) > limits.max_brightness:
+        out.append("face is overexposed: expression may be misread")
+    elif values.get("clipped", 0.0) > limits.max_clipped:
+        out.append(f"face is partly over- or underexposed ({values['clipped']:.0%} of it): expression may be misread")
+    if abs(values.get("yaw_deg", 0.0)) > limits.max_yaw_deg:
+        out.append(f"head is turned (about {abs(values['yaw_deg']):.0f}°): expression may be misread")
+    return out
