@@ -112,13 +112,16 @@ def test_quality_warnings_on_real_photos(compact, examples):
     assert face.to_dict()["quality"]["sharpness"] > blurred[0].quality["sharpness"]
 
 
-def test_head_turn_from_landmarks():
+def test_head_turn_from_landmarks_is_measured():
     eyes = [[40.0, 50.0], [80.0, 50.0]]
     frontal = np.array([*eyes, [60.0, 70.0], [45.0, 90.0], [75.0, 90.0]])
     turned = np.array([*eyes, [78.0, 70.0], [60.0, 90.0], [85.0, 90.0]])
-    assert abs(yaw_degrees(frontal)) < 1 and yaw_degrees(turned) > THRESHOLDS.max_yaw_deg
+    assert abs(yaw_degrees(frontal)) < 1 and yaw_degrees(turned) > 50 and yaw_degrees(turned[[1, 0, 2]]) < -50
     values = measure(np.full((200, 200, 3), 128, np.uint8), Face((40, 30, 100, 110), 0.99, turned))
-    assert any("head is turned" in w for w in warnings(values))
+    assert values["yaw_deg"] > 50 and values["face_px"] == 60
+    assert warnings(values) == ["face is blurred: expression may be misread"]  # a flat grey face, not turned
+    assert "face is over- or underexposed (50% of it clipped): expression may be misread" in warnings(
+        {**values, "clipped": 0.5})
 
 
 def _peaks_inside_the_face(heat: np.ndarray, margin: float) -> bool:
