@@ -87,6 +87,14 @@ def shipped_models() -> list[str]:
     return names + [f"{EMBEDDED}:{d.name}" for d in sorted(ZOO_DIR.glob("*")) if (d / "model.safetensors").is_file()]
 
 
+def shipped_source(folder: str | Path) -> str | None:
+    """``"embedded"`` or ``"embedded:NAME"`` when ``folder`` is a shipped model's folder, else ``None``."""
+    folder = Path(folder).resolve()
+    if folder == EMBEDDED_DIR.resolve():
+        return EMBEDDED
+    return f"{EMBEDDED}:{folder.name}" if folder.parent == ZOO_DIR.resolve() else None
+
+
 def shipped_dir(source: str) -> Path:
     """The folder of ``"embedded"`` or ``"embedded:NAME"``."""
     name = source.partition(":")[2]

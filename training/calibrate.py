@@ -106,10 +106,9 @@ def write(folder: Path, result: dict, before: np.ndarray, after: np.ndarray, lab
     (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
     metrics_path.write_text(json.dumps(metrics, indent=2))
     if (folder / "README.md").exists() and "per_class" in metrics:
-        from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
+        from fer_space.sources import SHIPPED_NAMES, shipped_source
 
-        source = EMBEDDED if folder.resolve() == EMBEDDED_DIR.resolve() else (
-            f"{EMBEDDED}:{folder.name}" if folder.resolve().parent == ZOO_DIR.resolve() else None)
+        source = shipped_source(folder)
         rewrite_card(folder, repo_hint=source, title=SHIPPED_NAMES.get(source or ""))
 
 

@@ -215,13 +215,12 @@ def rewrite_card(model_dir: str | Path, *, repo_hint: str | None = None, title: 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m training.card FOLDER [FOLDER ...]``: write the cards of shipped model folders again."""
-    from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
+    from fer_space.sources import SHIPPED_NAMES, shipped_source
 
     p = argparse.ArgumentParser(prog="python -m training.card", description=main.__doc__.split(": ")[1])
     p.add_argument("folders", nargs="+", type=Path)
     for folder in p.parse_args(argv).folders:
-        source = EMBEDDED if folder.resolve() == EMBEDDED_DIR.resolve() else (
-            f"{EMBEDDED}:{folder.name}" if folder.resolve().parent == ZOO_DIR.resolve() else None)
+        source = shipped_source(folder)
         print(rewrite_card(folder, repo_hint=source, title=SHIPPED_NAMES.get(source or "")))
     return 0
 
