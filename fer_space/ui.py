@@ -251,14 +251,14 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
                     f"{params:.1f} M |")
         best = probs.argmax(1) if len(faces) else []
         summary[_column_name(name, predictor, ms_per_face)] = [
-            f"{EMOTIONS[b]} {p[b]:.0%}" for b, p in zip(best, probs, strict=True)]
+            caption(p, predictor.model.calibration.is_unsure(p)) for p in probs]
         for i, (b, p) in enumerate(zip(best, probs, strict=True)):
             rows.append({"face": i + 1, "model": name, "label": EMOTIONS[b], "confidence": round(float(p[b]), 3),
-                         "latency_ms": round(ms_per_face, 1),
+                         "unsure": predictor.model.calibration.is_unsure(p), "latency_ms": round(ms_per_face, 1),
                          **{e: round(float(v), 3) for e, v in zip(EMOTIONS, p, strict=True)}})
     annotated = _jpeg_files([draw_boxes(rgb, [f.box for f in faces], [f"face {i + 1}" for i in range(len(faces))],
                                         [NEUTRAL_BOX] * len(faces))])[0]
-    table = pd.DataFrame(rows, columns=["face", "model", "label", "confidence", "latency_ms", *EMOTIONS])
+    table = pd.DataFrame(rows, columns=["face", "model", "label", "confidence", "unsure", "latency_ms", *EMOTIONS])
     return annotated, summary, table, "\n".join(info)
 
 
