@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +33,19 @@ def input_batches(model: FERClassifier, images: np.ndarray, batch_size: int = 25
 @torch.inference_mode()
 def predict_probs(
     model: FERClassifier, images: np.ndarray, *, device: torch.device | str = "cpu", batch_size: int = 256,
-    tta_flip: bool = False,
+    tta_flip: bool = False, runner: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> np.ndarray:
-    """Softmax probabilities ``(N, classes)`` for uint8 faces; ``tta_flip`` averages with the mirror."""
+    """Softmax probabilities ``(N, classes)`` for uint8 faces; ``tta_flip`` averages with the mirror.
+    ``runner`` runs the model instead of PyTorch eager (e.g. ONNX Runtime, ``fer_space.backends``)."""
     was_training = model.training
     model.eval()
+    forward = runner or model
     out = []
     for batch in input_batches(model, images, batch_size):
         batch = batch.to(device)
-        probs = model(batch).float().softmax(1)
+        probs = forward(batch).float().softmax(1)
         if tta_flip:
-            probs = (probs + model(batch.flip(3)).float().softmax(1)) / 2
+            probs = (probs + forward(batch.flip(3)).float().softmax(1)) / 2
         out.append(probs.cpu())
     model.train(was_training)
     return torch.cat(out).numpy()
