@@ -325,6 +325,27 @@ def test_embed_remeasures_single_pass_and_writes_a_card(fer_csv, tmp_path):
     assert again["accuracy_with_flip_tta"] == metrics["accuracy_with_flip_tta"] and again["tta_flip"] is False
 
 
+def test_embed_int8_ships_a_quarter_of_the_bytes_measured_as_rounded(fer_csv, tmp_path):
+    import safetensors.torch
+
+    from training.data import load_faces
+    from training.embed import embed
+    from training.evaluate import evaluate_arrays
+
+    run = tmp_path / "run"
+    train(tiny_config(fer_csv, run, epochs=1, model_args={"widths": [16, 32, 64, 64]}))
+    target = tmp_path / "int8"
+    embed(run, target=target, data=str(fer_csv), int8=True)
+    shipped = safetensors.torch.load_file(target / "model.safetensors")
+    assert any(k.endswith(".int8_scale") for k in shipped) and shipped["features.0.0.conv.weight"].dtype == torch.int8
+    assert (target / "model.safetensors").stat().st_size < 0.4 * (run / "best" / "model.safetensors").stat().st_size
+    model = Predictor.from_pretrained(str(target), device="cpu").model
+    faces = load_faces(fer_csv).split("PublicTest")
+    assert json.loads((target / "metrics.json").read_text())["accuracy"] == evaluate_arrays(model, faces)["accuracy"]
+    stored = json.loads((target / "config.json").read_text())["calibration"]
+    assert model.calibration.temperature == stored["temperature"]
+
+
 def test_training_on_ferplus_soft_labels(fer_csv, tmp_path):
     votes = make_ferplus_csv(tmp_path / "fer2013new.csv")
     result = train(tiny_config(fer_csv, tmp_path / "run", epochs=1, ferplus_votes=str(votes)))

@@ -113,9 +113,10 @@ def write(folder: Path, result: dict, before: np.ndarray, after: np.ndarray, lab
 
 
 def calibrate_folder(folder: Path, data: str, split: str = "PublicTest", target: float = 0.8,
-                     store: bool = True) -> dict:
-    """Calibrate the model in ``folder`` on ``data``'s ``split``; ``store`` writes the result there."""
-    model = load_model(folder)
+                     store: bool = True, model: FERClassifier | None = None) -> dict:
+    """Calibrate the model in ``folder`` (or ``model``, e.g. its weights as shipped) on ``data``'s
+    ``split``; ``store`` writes the result into ``folder``."""
+    model = model or load_model(folder)
     faces = load_faces(data, size=max(48, model.img_size), grey=model.in_chans == 1).split(split)
     result, before, after = calibrate(model, faces.images, faces.labels, target)
     if store:

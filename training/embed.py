@@ -18,7 +18,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from fer_space.models import load_model
+import safetensors.torch
+
+from fer_space.models import FERClassifier, load_model
+from fer_space.models.base import WEIGHTS_NAME, dequantize_int8, quantize_int8
 from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
 
 from .calibrate import calibrate_folder
@@ -32,10 +35,11 @@ FILES = ("model.safetensors", "config.json", "README.md", "metrics.json", "train
          "confusion.png", "reliability.png")
 
 
-def remeasure(best: Path, data: str) -> None:
-    """Rewrite ``best/metrics.json`` with single-pass metrics on the same split (flip TTA kept aside)."""
+def remeasure(best: Path, data: str, model: FERClassifier | None = None) -> None:
+    """Rewrite ``best/metrics.json`` with single-pass metrics of ``model`` (default: the one in ``best``)
+    on the same split (flip TTA kept aside)."""
     old = json.loads((best / "metrics.json").read_text())
-    model = load_model(best)
+    model = model or load_model(best)
     faces = load_faces(data, size=max(48, model.img_size), grey=model.in_chans == 1).split(old["split"])
     new = {**{k: old[k] for k in ("epoch", "split", "members") if k in old}, "data": data, "tta_flip": False,
            **evaluate_arrays(model, faces, tta_flip=False)}
@@ -47,23 +51,31 @@ def remeasure(best: Path, data: str) -> None:
     (best / "metrics.json").write_text(json.dumps(new, indent=2))
 
 
-def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None) -> Path:
-    """Copy ``run_dir/best`` into ``target`` (the package's embedded model folder)."""
+def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None, int8: bool = False) -> Path:
+    """Copy ``run_dir/best`` into ``target`` (the package's embedded model folder); with ``int8`` the
+    shipped weights are int8 (conv and linear, a scale per output channel) and measured as rounded.
+    The run's own ``best/`` keeps its float32 weights."""
     best = run_dir / "best"
-    load_model(best)  # refuses anything that does not load strictly
+    model = load_model(best)  # refuses anything that does not load strictly
+    state = quantize_int8(model.state_dict()) if int8 else None
+    if state is not None:
+        model.load_state_dict(dequantize_int8(state))
     if data:
-        remeasure(best, data)
-        calibrate_folder(best, data, json.loads((best / "metrics.json").read_text())["split"])
+        remeasure(best, data, model)
+        calibrate_folder(best, data, json.loads((best / "metrics.json").read_text())["split"], model=model)
     source = EMBEDDED if target == EMBEDDED_DIR else f"{EMBEDDED}:{target.name}"
     write_card(run_dir, repo_hint=source, title=SHIPPED_NAMES.get(source))
-    size = (best / "model.safetensors").stat().st_size
-    if size > MAX_BYTES:
-        raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; the embedded model must stay under 20 MiB")
     with staged_dir(target) as tmp:
         tmp.chmod(0o755)
         for name in FILES:
             if (best / name).exists():
                 shutil.copyfile(best / name, tmp / name)
+        if state is not None:
+            safetensors.torch.save_file(state, tmp / WEIGHTS_NAME, {"format": "pt"})
+        size = (tmp / WEIGHTS_NAME).stat().st_size
+        if size > MAX_BYTES:
+            raise SystemExit(f"error: {size / 2**20:.1f} MiB of weights; a shipped model must stay under 20 MiB "
+                             "(try --int8)")
     return target
 
 
@@ -72,9 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--data", help="measure the metrics again on this data set's validation split (single pass)")
     p.add_argument("--name", help="ship as embedded:NAME in fer_space/zoo/NAME instead of replacing the default")
+    p.add_argument("--int8", action="store_true", help="ship int8 conv/linear weights (a quarter of float32's size)")
     args = p.parse_args(argv)
     target = ZOO_DIR / args.name if args.name else EMBEDDED_DIR
-    print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir, target, data=args.data)}")
+    print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir, target, data=args.data, int8=args.int8)}")
     return 0
 
 
