@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -19,15 +20,18 @@ def test_json_schema_on_photos(compact_dir, examples, tmp_path):
     blank = tmp_path / "blank.png"
     Image.fromarray(np.full((120, 160, 3), 200, np.uint8)).save(blank)
     out = run_cli("predict", str(examples / "singnet_laos.jpg"), str(blank), "--model", str(compact_dir), "--json",
-                  "--save", str(tmp_path / "annotated"))
+                  "--save", str(tmp_path / "annotated"), "--explain", str(tmp_path / "heat"))
     assert out.returncode == 0, out.stderr
     laos, empty = (json.loads(line) for line in out.stdout.splitlines())
     assert laos["image"].endswith("singnet_laos.jpg")
     assert laos["model"]["name"] == "compact_cnn" and str(compact_dir) in laos["model"]["source"]
     assert len(laos["faces"]) == 2
     face = laos["faces"][0]
-    assert set(face) == {"box", "detection_score", "label", "confidence", "probabilities"}
+    assert set(face) == {"box", "detection_score", "label", "confidence", "unsure", "caption", "probabilities",
+                         "warnings", "quality", "heat_maps"}
     assert len(face["box"]) == 4 and face["label"] in face["probabilities"]
+    assert isinstance(face["unsure"], bool) and set(face["quality"]) >= {"face_px", "sharpness", "brightness"}
+    assert Path(face["heat_maps"]["model"]).stat().st_size > 500  # --explain wrote the face's Grad-CAM map
     assert set(laos["timing_ms"]) >= {"detect", "classify", "total"}
     assert empty["faces"] == []
     assert (tmp_path / "annotated" / "singnet_laos_annotated.jpg").stat().st_size > 1000
