@@ -177,10 +177,9 @@ class Predictor:
         crops = self.crops(rgb, faces, align)
         probs = self.classify_faces(crops)
         t3 = time.perf_counter()
-        timing = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
-                  "total": (t3 - t0) * 1e3}
         results = self.results(faces, probs, rgb)
-        timing["total"] = (time.perf_counter() - t0) * 1e3
+        timing = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
+                  "total": (time.perf_counter() - t0) * 1e3}
         return Prediction(results, rgb, crops, {k: round(v, 1) for k, v in timing.items()})
 
     def predict(self, image: Any, *, bgr: bool = False) -> list[FaceResult]:

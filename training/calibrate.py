@@ -21,12 +21,12 @@ import numpy as np
 import torch
 
 from fer_space.calibration import Calibration
-from fer_space.labels import canonical_order
 from fer_space.models import FERClassifier, load_model
 from fer_space.models.base import CONFIG_NAME
 
 from .data import load_faces
-from .evaluate import predict_probs
+from .evaluate import canonical_probs
+from .metrics import confidence_bins
 
 BINS = 15
 
@@ -49,9 +49,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by their faces."""
-    confidence, right = probs.max(1), probs.argmax(1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    confidence, right, which = confidence_bins(probs, labels, bins)
     return float(sum(abs(right[which == b].mean() - confidence[which == b].mean()) * (which == b).mean()
                      for b in range(bins) if (which == b).any()))
 
@@ -77,7 +75,7 @@ def calibrate(
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     """Temperature, unsure threshold and the figures before and after, on these faces (single pass,
     from the model's raw outputs), with the probabilities before and after."""
-    logits = np.log(np.clip(predict_probs(model, images)[:, canonical_order(model.labels)], 1e-12, None))
+    logits = np.log(np.clip(canonical_probs(model, images), 1e-12, None))
     before = torch.as_tensor(logits).softmax(1).numpy()
     temperature = fit_temperature(logits, labels)
     after = Calibration(temperature).probabilities(torch.as_tensor(logits)).numpy()

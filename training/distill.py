@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from fer_space.backends import make_runner
-from fer_space.labels import EMOTIONS, canonical_order
+from fer_space.labels import EMOTIONS
 from fer_space.sources import resolve_and_load
 
 from .data import FaceArrays
-from .evaluate import predict_probs
+from .evaluate import canonical_probs
 
 
 def teacher_probs(source: str, faces: FaceArrays, device: torch.device | str = "cpu") -> np.ndarray:
@@ -28,9 +28,8 @@ def teacher_probs(source: str, faces: FaceArrays, device: torch.device | str = "
     as eager PyTorch for the shipped ensemble)."""
     teacher, _ = resolve_and_load(source, device=str(device))
     runner, _ = make_runner(teacher, "auto", torch.device(device))
-    order = canonical_order(teacher.labels)
     mirrored_inside = getattr(teacher, "flip", False)  # an Ensemble built with flip already averages
-    return predict_probs(teacher, faces.images, device=device, tta_flip=not mirrored_inside, runner=runner)[:, order]
+    return canonical_probs(teacher, faces.images, device=device, tta_flip=not mirrored_inside, runner=runner)
 
 
 def distillation_targets(

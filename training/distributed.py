@@ -20,11 +20,11 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 
-from fer_space.labels import EMOTIONS, canonical_order
+from fer_space.labels import EMOTIONS
 from fer_space.models import FERClassifier
 
 from .data import FaceArrays
-from .evaluate import predict_probs
+from .evaluate import canonical_probs
 from .metrics import confusion_matrix, metrics_from_confusion
 
 
@@ -106,8 +106,8 @@ def sharded_metrics(model: FERClassifier, faces: FaceArrays, ranks: Ranks, *, de
                     tta_flip: bool) -> dict:
     """Validation metrics from every rank's share of ``faces``, reduced into one confusion matrix."""
     share = faces.select(np.arange(ranks.rank, len(faces), ranks.world))
-    probs = predict_probs(model, share.images, device=device, tta_flip=tta_flip)
-    predicted = probs[:, canonical_order(model.labels)].argmax(1) if len(share) else np.zeros(0, dtype=int)
+    predicted = (canonical_probs(model, share.images, device=device, tta_flip=tta_flip).argmax(1) if len(share)
+                 else np.zeros(0, dtype=int))
     counts = torch.as_tensor(confusion_matrix(share.labels, predicted, len(EMOTIONS)))
     if ranks.distributed:
         dist.all_reduce(counts)

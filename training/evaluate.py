@@ -51,14 +51,17 @@ def predict_probs(
     return torch.cat(out).numpy()
 
 
+def canonical_probs(model: FERClassifier, images: np.ndarray, **kwargs) -> np.ndarray:
+    """``predict_probs`` (same keyword arguments) with the columns in the canonical ``EMOTIONS`` order."""
+    return predict_probs(model, images, **kwargs)[:, canonical_order(model.labels)]
+
+
 def evaluate_arrays(
     model: FERClassifier, faces: FaceArrays, *, device: torch.device | str = "cpu", tta_flip: bool = False
 ) -> dict:
     """Metrics of ``model`` on ``faces``, whose labels are canonical indices."""
-    probs = predict_probs(model, faces.images, device=device, tta_flip=tta_flip)
-    # Model outputs follow the model's own id2label; map them onto the canonical order.
-    order = canonical_order(model.labels)
-    predicted = probs[:, order].argmax(1)
+    # Model outputs follow the model's own id2label; results are in the canonical order.
+    predicted = canonical_probs(model, faces.images, device=device, tta_flip=tta_flip).argmax(1)
     return classification_metrics(faces.labels, predicted, EMOTIONS)
 
 

@@ -46,3 +46,10 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, labels: Seque
     """All metrics plus the confusion matrix (as nested lists) for true/predicted indices."""
     cm = confusion_matrix(y_true, y_pred, len(labels))
     return {**metrics_from_confusion(cm, labels), "confusion_matrix": cm.tolist()}
+
+
+def confidence_bins(probs: np.ndarray, labels: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top probability, whether it was right, and its bin among ``bins`` equal-width confidence bins."""
+    confidence, right = probs.max(1), probs.argmax(1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    return confidence, right, np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)

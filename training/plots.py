@@ -64,12 +64,12 @@ def plot_member_curves(histories: dict[str, list[dict]], path: str | Path) -> No
 
 def plot_reliability(before: np.ndarray, after: np.ndarray, labels: np.ndarray, path: str | Path, bins: int) -> None:
     """Reliability diagram: accuracy against confidence per bin, before and after calibration."""
-    edges = np.linspace(0, 1, bins + 1)
+    from .metrics import confidence_bins
+
     fig, ax = plt.subplots(figsize=(4.5, 4.2))
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
     for probs, name in ((before, "before"), (after, "after (temperature)")):
-        confidence, right = probs.max(1), probs.argmax(1) == labels
-        which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+        confidence, right, which = confidence_bins(probs, labels, bins)
         used = [b for b in range(bins) if (which == b).sum() >= 5]
         ax.plot([confidence[which == b].mean() for b in used], [right[which == b].mean() for b in used],
                 marker="o", label=name)

@@ -18,20 +18,18 @@ import cv2
 import numpy as np
 
 from fer_space.faces import FaceDetector
-from fer_space.labels import canonical_order
 from fer_space.quality import image_measures, yaw_degrees
 from fer_space.sources import resolve_and_load
 
 from .data import load_faces
-from .evaluate import predict_probs
+from .evaluate import canonical_probs
 
 SIZES = (12, 16, 20, 24, 28, 32, 40)
 
 
 def correct(model, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Whether ``model`` reads each face right (single pass, as the app runs it)."""
-    probs = predict_probs(model, images)[:, canonical_order(model.labels)]
-    return probs.argmax(1) == labels
+    return canonical_probs(model, images).argmax(1) == labels
 
 
 def shrunk(images: np.ndarray, side: int) -> np.ndarray:
