@@ -31,10 +31,12 @@ from fer_space.images import load_image
 from fer_space.models import create_model
 from fer_space.models.base import count_params, dummy_input
 from fer_space.render import annotate
+from fer_space.sources import SHIPPED_NAMES
 from fer_space.stream import StreamSession, stream_detector
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+FAST_MODEL = "embedded:compact_cnn"
 PHOTOS = ["skimage_astronaut.png", "singnet_laos.jpg", "max_group.jpeg", "singnet_classroom_in_tanzania.jpg"]
 
 
@@ -92,39 +94,53 @@ def image_path(predictor: Predictor) -> dict:
     return out
 
 
-def frame_sequence(photo: str, n: int) -> list[np.ndarray]:
-    """``n`` 640x480 frames of a photo (scaled to fit) panning sideways by 2 px a frame."""
+def frame_sequence(photo: str, n: int, pan: int = 2, noise: float = 0.0) -> list[np.ndarray]:
+    """``n`` 640x480 frames of a photo (scaled to fit) panning sideways by ``pan`` px a frame, with
+    Gaussian sensor noise of ``noise`` grey levels (fixed seed)."""
     rgb = load_image(EXAMPLES / photo)
     scale = min(600 / rgb.shape[1], 480 / rgb.shape[0])
     rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
     canvas = np.zeros((480, 640 + 2 * n, 3), np.uint8)
     top, left = (480 - rgb.shape[0]) // 2, n + (640 - rgb.shape[1]) // 2
     canvas[top : top + rgb.shape[0], left : left + rgb.shape[1]] = rgb
-    return [np.ascontiguousarray(canvas[:, i * 2 : i * 2 + 640]) for i in range(n)]
+    rng = np.random.default_rng(0)
+    frames = []
+    for i in range(n):
+        frame = canvas[:, i * pan : i * pan + 640].astype(np.float32)
+        if noise:
+            frame += rng.normal(0, noise, frame.shape).astype(np.float32)
+        frames.append(np.ascontiguousarray(frame.clip(0, 255).astype(np.uint8)))
+    return frames
 
 
 STREAMS = (("skimage_astronaut.png", "one_face"), ("singnet_laos.jpg", "two_faces"), ("max_group.jpeg", "group"))
+# A moving face (2 px a frame) and a still one with webcam-like sensor noise.
+MOTIONS = {"moving": {"pan": 2}, "still": {"pan": 0, "noise": 2.0}}
 
 
-def webcam_path(predictor: Predictor, frames: int, streams: tuple = STREAMS) -> dict:
-    """FPS and latency of the stream function (detect every k, track, classify, draw, JPEG encode)."""
+def webcam_path(predictor: Predictor, frames: int, streams: tuple = STREAMS, every: tuple = (1, 2)) -> dict:
+    """FPS and latency of the stream function (detect every k, track, classify the faces that changed,
+    draw, JPEG encode), for moving and still faces."""
     out = {}
     detector = stream_detector()
     for photo, label in streams:
-        seq = frame_sequence(photo, frames)
-        for every in (1, 2):
-            session = StreamSession(predictor, detector, detect_every=every)
-            session.process(seq[0])
-            lat = []
-            start = time.perf_counter()
-            for f in seq:
-                t = time.perf_counter()
-                result = session.process(f)
-                cv2.imencode(".jpg", result.annotated, [cv2.IMWRITE_JPEG_QUALITY, 80])
-                lat.append((time.perf_counter() - t) * 1e3)
-            fps = len(seq) / (time.perf_counter() - start)
-            out[f"{label}_detect_every_{every}"] = {"fps": round(fps, 1), "p50_ms": pct(lat, 50),
-                                                    "p95_ms": pct(lat, 95), "faces": len(result.tracks)}
+        for motion, kwargs in MOTIONS.items():
+            seq = frame_sequence(photo, frames, **kwargs)
+            for k in every:
+                session = StreamSession(predictor, detector, detect_every=k)
+                session.process(seq[0])
+                lat, classified = [], 0
+                start = time.perf_counter()
+                for f in seq:
+                    t = time.perf_counter()
+                    result = session.process(f)
+                    cv2.imencode(".jpg", result.annotated, [cv2.IMWRITE_JPEG_QUALITY, 80])
+                    lat.append((time.perf_counter() - t) * 1e3)
+                    classified += result.classified
+                fps = len(seq) / (time.perf_counter() - start)
+                out[f"{label}_{motion}_detect_every_{k}"] = {
+                    "fps": round(fps, 1), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "faces": len(result.tracks),
+                    "classified_per_frame": round(classified / len(seq), 2)}
     return out
 
 
@@ -178,11 +194,10 @@ def cold_start_app() -> dict:
         from gradio_client import Client, handle_file
 
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        client.predict(handle_file(str(EXAMPLES / "skimage_astronaut.png")), "Compact CNN (embedded default)", True,
-                       api_name="/predict")
+        photo, model = handle_file(str(EXAMPLES / "skimage_astronaut.png")), SHIPPED_NAMES["embedded"]
+        client.predict(photo, model, True, False, api_name="/predict")
         first = time.perf_counter() - t
-        roundtrips = timed(lambda: client.predict(handle_file(str(EXAMPLES / "skimage_astronaut.png")),
-                                                  "Compact CNN (embedded default)", True, api_name="/predict"), 5, 0)
+        roundtrips = timed(lambda: client.predict(photo, model, True, False, api_name="/predict"), 5, 0)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -213,17 +228,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--frames", type=int, default=60, help="frames per webcam sequence")
     p.add_argument("--skip-cold", action="store_true", help="skip the cold-start and RSS subprocesses")
+    p.add_argument("--paths-only", action="store_true", help="only the image and webcam paths")
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, os.cpu_count() or 2))
     predictor = Predictor.from_pretrained(device="cpu")
+    fast = Predictor.from_pretrained(FAST_MODEL, device="cpu", detector=predictor.detector)
     report = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                           "peak_gflops_fp32": peak_gflops(), "model": predictor.model.architecture,
                           "backend": predictor.backend}}
     report["image_path_ms"] = image_path(predictor)
-    report["webcam"] = webcam_path(predictor, args.frames)
+    # The default and the fast model side by side, in one run.
+    report["webcam"] = {SHIPPED_NAMES[source]: webcam_path(p, args.frames)
+                        for source, p in (("embedded", predictor), (FAST_MODEL, fast))}
+    if args.paths_only:
+        print(json.dumps(report, indent=2) if args.json else to_markdown(report))
+        return 0
     torch.manual_seed(0)  # fixed random weights: the ONNX export is cached across runs
     full = Predictor(create_model("swin_se_resnet"), device="cpu", detector=predictor.detector)
-    report["webcam_full_model"] = webcam_path(full, args.frames // 2, STREAMS[:1])
+    report["webcam_full_model"] = webcam_path(full, args.frames // 2, STREAMS[:1], every=(2,))
     del full
     report["classifiers"] = classifiers(report["machine"]["peak_gflops_fp32"])
     if not args.skip_cold:
@@ -244,10 +266,14 @@ def to_markdown(report: dict) -> str:
     for name, r in report["image_path_ms"].items():
         lines.append(f"| {name} | {r['size']} | {r['faces']} | {r['decode']} | {r['detect']} | {r['crop_align']} | "
                      f"{r['classify']} | {r['render']} | {r['total']} |")
-    lines += ["", "| webcam 640x480 | FPS | p50 ms | p95 ms |", "|---|---|---|---|"]
-    lines += [f"| {k} | {v['fps']} | {v['p50_ms']} | {v['p95_ms']} |" for k, v in report["webcam"].items()]
-    lines += [f"| Swin-SE-ResNet {k} | {v['fps']} | {v['p50_ms']} | {v['p95_ms']} |"
-              for k, v in report["webcam_full_model"].items()]
+    lines += ["", "| model | webcam 640x480 | faces | FPS | p50 ms | p95 ms | classified a frame |",
+              "|---|---|---|---|---|---|---|"]
+    runs = [(m, k, v) for m, rows in report["webcam"].items() for k, v in rows.items()]
+    runs += [("Swin-SE-ResNet (full, random weights)", k, v) for k, v in report.get("webcam_full_model", {}).items()]
+    lines += [f"| {m} | {k} | {v['faces']} | {v['fps']} | {v['p50_ms']} | {v['p95_ms']} | {v['classified_per_frame']} |"
+              for m, k, v in runs]
+    if "classifiers" not in report:
+        return "\n".join(lines)
     lines += ["", "| classifier | params M | GFLOPs | torch b1 ms | onnx b1 ms | onnx b1 / floor |",
               "|---|---|---|---|---|---|"]
     lines += [f"| {k} | {v['params_m']} | {v['gflops_per_face']} | {v['torch_b1_ms_per_face']} | "

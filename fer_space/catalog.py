@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelLoadError
-from .faces import FaceDetector
+from .faces import PHOTO_DETECTOR, FaceDetector
 from .predictor import Predictor, pick_device
 from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
 
@@ -89,7 +89,7 @@ class ModelCatalog:
     def __init__(self, entries: list[Entry] | None = None, *, device: str = "auto",
                  detector: FaceDetector | None = None) -> None:
         self.device = pick_device(device)
-        self.detector = detector or FaceDetector(device=self.device)
+        self.detector = detector or FaceDetector(**PHOTO_DETECTOR, device=self.device)
         self.entries = {e.name: e for e in (entries if entries is not None else default_entries())}
         self._lock = threading.Lock()
         self._user_added: list[str] = []

@@ -18,7 +18,7 @@ from .backends import make_runner
 from .calibration import caption
 from .compute import INFERENCE
 from .explain import gradcam
-from .faces import Face, FaceDetector, crop_face
+from .faces import PHOTO_DETECTOR, Face, FaceDetector, crop_face
 from .images import load_image
 from .labels import EMOTIONS, canonical_order
 from .models import FERClassifier
@@ -95,7 +95,7 @@ class Predictor:
         self.model = model.to(self.device).eval()
         self.runner, self.backend = make_runner(self.model, backend, self.device)
         self.source = source or ModelSource("local", "in-memory model")
-        self.detector = detector or FaceDetector(device=self.device)
+        self.detector = detector or FaceDetector(**PHOTO_DETECTOR, device=self.device)
         self.align = align
         self.transform = eval_transform(model)
         # Model outputs follow its own id2label; results are always reported in canonical order.

@@ -344,8 +344,10 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
             gr.Markdown("Allow the camera, then press record: frames are analysed live, faces are tracked and "
                         "their labels smoothed. Nothing is stored.")
             with gr.Row():
-                cam = gr.Image(sources=["webcam"], type="numpy", streaming=True, label="Camera", format="jpeg")
-                cam_out = gr.Image(label="Live result", format="jpeg", interactive=False, streaming=True)
+                cam = gr.Image(sources=["webcam"], type="numpy", streaming=True, label="Camera", format="jpeg",
+                               elem_id="cam-in")
+                cam_out = gr.Image(label="Live result", format="jpeg", interactive=False, streaming=True,
+                                   elem_id="cam-out")
             with gr.Row():
                 cam_model = gr.Dropdown(names, value=DEFAULT_NAME if DEFAULT_NAME in names else default,
                                         label="Model (the stats below say what it costs a frame)")

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
+from fer_space.calibration import Calibration
 from fer_space.images import load_image
-from fer_space.stream import StreamSession, stream_detector
+from fer_space.stream import REUSE_FRAMES, StreamSession, stream_detector
 from fer_space.tracking import FaceTracker, iou
 
 
@@ -57,6 +58,28 @@ def test_stream_session_tracks_one_face_across_frames(predictor, examples):
     smoothed = np.stack([r.tracks[0].probs for r in results])
     assert np.abs(np.diff(smoothed, axis=0)).sum() < np.abs(np.diff(np.stack(raw), axis=0)).sum()
     assert results[-1].fps > 0 and results[-1].latency_ms > 0
+
+
+def test_a_still_face_is_classified_again_only_when_it_changes(predictor, examples):
+    frame = next(frames(examples, n=1))
+    session = StreamSession(predictor, stream_detector(), detect_every=100)
+    counts = [session.process(frame).classified for _ in range(REUSE_FRAMES + 2)]
+    assert counts == [1] + [0] * REUSE_FRAMES + [1]  # still: the last answer, refreshed every few frames
+    probs = session.tracker.tracks[0].probs.copy()
+    assert session.process(frame // 2).classified == 1  # darker: the face changed
+    assert not np.allclose(session.tracker.tracks[0].probs, probs)
+    assert StreamSession(predictor, stream_detector(), skip_still=False).process(frame).classified == 1
+
+
+def test_an_unsure_face_is_classified_every_frame(predictor, examples):
+    frame = next(frames(examples, n=1))
+    calibration = predictor.model.calibration
+    predictor.model.calibration = Calibration(calibration.temperature, unsure_below=1.0)
+    try:
+        session = StreamSession(predictor, stream_detector(), detect_every=100)
+        assert [session.process(frame).classified for _ in range(4)] == [1, 1, 1, 1]
+    finally:
+        predictor.model.calibration = calibration
 
 
 def test_ui_stream_function_keeps_per_session_state(examples, compact_dir):

@@ -106,7 +106,7 @@ def test_quality_warnings_on_real_photos(compact, examples):
     assert blurred and any("blurred" in w for w in blurred[0].warnings)
     dark = compact.predict((rgb * 0.15).astype(np.uint8))
     assert dark and any("dark" in w for w in dark[0].warnings)
-    small = compact.predict(cv2.resize(rgb, None, fx=0.2, fy=0.2, interpolation=cv2.INTER_AREA))  # a 16 px face
+    small = compact.predict(cv2.resize(rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA))  # a 25 px face
     assert small and small[0].quality["face_px"] < THRESHOLDS.min_face_px
     assert any(w.startswith(f"face is small ({small[0].quality['face_px']:.0f} px)") for w in small[0].warnings)
     assert face.to_dict()["quality"]["sharpness"] > blurred[0].quality["sharpness"]
