@@ -1,7 +1,8 @@
 """Calibrate a model's confidence: ``python -m training.calibrate --model FOLDER --data CSV [--write]``.
 
 Fits one temperature ``T`` on the validation split (the probabilities become ``softmax(logits / T)``,
-by minimising the negative log-likelihood), reports the expected calibration error (15 equal-width
+by minimising the negative log-likelihood; where that temperature would raise the expected calibration
+error, the one between 1 and it with the lowest error, see ``choose_temperature``), reports the expected calibration error (15 equal-width
 bins) and the negative log-likelihood before and after, and chooses the "unsure" threshold: the
 lowest calibrated top probability at which the faces answered (those at or above it) are still read
 right ``--target`` of the time. With ``--write`` the temperature and threshold go into the folder's
@@ -47,6 +48,22 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(log_t.detach().exp())
 
 
+def choose_temperature(logits: np.ndarray, labels: np.ndarray, steps: int = 50) -> float:
+    """The NLL-fitted temperature, or, where it raises the expected calibration error, the temperature
+    on the way from 1 to it with the lowest error. NLL is convex in 1 / T, so no temperature on that
+    way has a higher NLL than T = 1: neither figure gets worse than the raw model's."""
+    fitted = fit_temperature(logits, labels)
+    x = torch.as_tensor(logits, dtype=torch.float64)
+
+    def ece(t: float) -> float:
+        return expected_calibration_error((x / t).softmax(1).numpy(), labels)
+
+    if ece(fitted) <= ece(1.0):
+        return fitted
+    way = np.exp(np.linspace(0.0, np.log(fitted), steps + 1))
+    return float(min(way, key=ece))
+
+
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
     """Mean |accuracy - confidence| over equal-width confidence bins, weighted by their faces."""
     confidence, right, which = confidence_bins(probs, labels, bins)
@@ -77,7 +94,7 @@ def calibrate(
     from the model's raw outputs), with the probabilities before and after."""
     logits = np.log(np.clip(canonical_probs(model, images), 1e-12, None))
     before = torch.as_tensor(logits).softmax(1).numpy()
-    temperature = fit_temperature(logits, labels)
+    temperature = choose_temperature(logits, labels)
     after = Calibration(temperature).probabilities(torch.as_tensor(logits)).numpy()
     return {
         "temperature": round(temperature, 4), "n": len(labels), "bins": BINS,
