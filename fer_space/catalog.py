@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import ModelLoadError
 from .faces import PHOTO_DETECTOR, FaceDetector
 from .predictor import Predictor, pick_device
-from .sources import EMBEDDED, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
+from .sources import EMBEDDED, LIVE_SOURCE, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
 
 # The seed's full-size models and baselines (Hub repo, or a folder of that repo's name under
 # $FER_WEIGHTS_DIR, e.g. the weights a GPU run brought back); override with
@@ -30,6 +30,7 @@ SEED_REPOS = {
 WEIGHTS_DIR_ENV = "FER_WEIGHTS_DIR"
 NOT_TRAINED = "not trained yet: needs a GPU run, see README"
 DEFAULT_NAME = SHIPPED_NAMES[EMBEDDED]
+LIVE_NAME = SHIPPED_NAMES[LIVE_SOURCE]
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
 RETRY_AFTER_S = 300  # a model that failed to load is tried again after this long

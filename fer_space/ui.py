@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .calibration import caption
-from .catalog import DEFAULT_NAME, ModelCatalog
+from .catalog import LIVE_NAME, ModelCatalog
 from .errors import FERError, ModelLoadError
 from .explain import overlay
 from .images import load_image
@@ -279,19 +279,21 @@ face 224x224 ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean poo
 
 The **FER ensemble (5 CNNs, default)** averages five compact VGG-style CNNs on 48x48 grey faces,
 each also reading the mirrored face: 72.0% on FER2013 PublicTest, 15 ms a face on two CPU cores. The
-**Compact CNN (1 model, fastest)** is one such CNN: 68.5%, under 1 ms a face, for crowded webcam
-scenes. **Swin-SE-ResNet small (48 px)** is the namesake hybrid at a size two CPU cores can train: after
-10 epochs it reads 54.3% of FER2013 PublicTest right, below the compact CNN, so it is offered to compare,
+**Wide CNN (1 model + mirror, webcam default)** is its strongest member alone, still reading the
+mirror: 71.8% at under a third of the cost, so the webcam keeps up. The **Compact CNN (1 model,
+fastest)** is one small CNN: 68.5%, under 1 ms a face, for crowded webcam scenes.
+**Swin-SE-ResNet small (48 px)** is the namesake hybrid at a size two CPU cores can train: after 10
+epochs it reads 54.3% of FER2013 PublicTest right, below the compact CNN, so it is offered to compare,
 not as the default. The full-size Swin-SE-ResNet and its baselines need a GPU run to be trained; until
-then the Compare tab says so in one line. Every model here was trained on FER2013 from scratch; the Compare tab
-shows each one's validation accuracy and its latency on the same faces. Models whose weights are not
-available are marked unavailable and never run with random weights.
+then the Compare tab says so in one line. Every model here was trained on FER2013 from scratch; the
+Compare tab shows each one's validation accuracy and its latency on the same faces. Models whose
+weights are not available are marked unavailable and never run with random weights.
 
 ### Reading the results
 Confidences are calibrated: each model has a temperature fitted on FER2013's validation split, so
 "70%" means right about 70% of the time. Below its own threshold a face is shown as **unsure** with its
 two leading expressions ("unsure: sad / neutral", white box). A **warning** beside a face says when it
-is small, blurred, dark, overexposed or turned away, where expressions are misread more often. The
+is small, blurred, dark or overexposed, where expressions are misread more often. The
 Image tab's Grad-CAM option shows where the model looked (one map per branch for Swin-SE-ResNet).
 
 ### What the numbers mean
@@ -349,7 +351,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                 cam_out = gr.Image(label="Live result", format="jpeg", interactive=False, streaming=True,
                                    elem_id="cam-out")
             with gr.Row():
-                cam_model = gr.Dropdown(names, value=DEFAULT_NAME if DEFAULT_NAME in names else default,
+                cam_model = gr.Dropdown(names, value=LIVE_NAME if LIVE_NAME in names else default,
                                         label="Model (the stats below say what it costs a frame)")
                 detect_every = gr.Slider(1, 5, value=2, step=1, label="Detect faces every k frames (track between)")
             cam_stats = gr.Markdown()

@@ -17,7 +17,7 @@ from gradio_client import Client, handle_file
 
 from fer_space import EMOTIONS
 from fer_space.catalog import DEFAULT_NAME as DEFAULT
-from fer_space.catalog import default_entries
+from fer_space.catalog import LIVE_NAME, default_entries
 from fer_space.models import create_model
 from fer_space.sources import EMBEDDED_DIR
 
@@ -295,5 +295,5 @@ def test_browser_webcam_streams_tracked_labels(app_url, examples, tmp_path):
                                timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "app-webcam-tab.png"))
         text = stats.inner_text()  # "<model>: 12.3 FPS · 41 ms/frame (server) · #1 happy 87%"
-        assert text.startswith(DEFAULT) and float(re.search(r"([\d.]+) FPS", text).group(1)) > 0
+        assert text.startswith(LIVE_NAME) and float(re.search(r"([\d.]+) FPS", text).group(1)) > 0
         browser.close()

@@ -436,6 +436,15 @@ def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
         else:
             assert torch.equal(a.half().float(), b.half().float()), key
 
+    one = tmp_path / "one"  # one member of a shipped ensemble, reading the mirror too: a fast model
+    assert ensemble_main([str(target), "--members", "1", "--flip", "--output", str(one)]) == 0
+    one_metrics = json.loads((one / "best" / "metrics.json").read_text())
+    assert one_metrics["members"] == metrics["members"][1:]
+    one_model = Predictor.from_pretrained(str(one / "best"), device="cpu").model
+    assert len(one_model.members) == 1 and one_model.flip
+    assert one_model.description == "compact CNN reading the face and its mirror"
+    assert ensemble_main([str(target), "--members", "2", "--output", str(tmp_path / "bad")]) == 2
+
     train(tiny_config(fer_csv, tmp_path / "c", epochs=1, val_split="Training"))
     assert ensemble_main([str(runs[0]), str(tmp_path / "c"), "--output", str(tmp_path / "bad")]) == 2
 

@@ -2,13 +2,14 @@
 
 Fits one temperature ``T`` on the validation split (the probabilities become ``softmax(logits / T)``,
 by minimising the negative log-likelihood; where that temperature would raise the expected calibration
-error, the one between 1 and it with the lowest error, see ``choose_temperature``), reports the expected calibration error (15 equal-width
-bins) and the negative log-likelihood before and after, and chooses the "unsure" threshold: the
-lowest calibrated top probability at which the faces answered (those at or above it) are still read
-right ``--target`` of the time. With ``--write`` the temperature and threshold go into the folder's
-``config.json`` (``"calibration"``, applied by every Predictor), the figures into ``metrics.json``, a
-reliability diagram into ``reliability.png``, and the model card is written again. Temperature and
-threshold are fitted and measured on the same split (one number each, on 3,589 faces for FER2013).
+error, the one between 1 and it with the lowest error, see ``choose_temperature``), reports the
+expected calibration error (15 equal-width bins) and the negative log-likelihood before and after,
+and chooses the "unsure" threshold: the lowest calibrated top probability at which the faces
+answered (those at or above it) are still read right ``--target`` of the time. With ``--write`` the
+temperature and threshold go into the folder's ``config.json`` (``"calibration"``, applied by every
+Predictor), the figures into ``metrics.json``, a reliability diagram into ``reliability.png``, and
+the model card is written again. Temperature and threshold are fitted and measured on the same split
+(one number each, on 3,589 faces for FER2013).
 """
 
 from __future__ import annotations

@@ -166,6 +166,8 @@ and measured on the same split.
 def _when(metrics: dict) -> str:
     if "members" in metrics:
         epochs = ", ".join(str(m.get("epoch", "?")) for m in metrics["members"])
+        if len(metrics["members"]) == 1:
+            return f"one trained model (its best epoch: {epochs})"
         return f"an ensemble of {len(metrics['members'])} trained models (their best epochs: {epochs})"
     return f"epoch {metrics.get('epoch', '?')}"
 

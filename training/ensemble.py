@@ -1,11 +1,12 @@
 """Combine trained models into one ensemble checkpoint, measured like a run:
-``python -m training.ensemble SOURCE... [--flip] --output runs/NAME``.
+``python -m training.ensemble SOURCE... [--members I ...] [--flip] --output runs/NAME``.
 
 A SOURCE is a training run (its ``best/`` becomes a member) or a shipped model folder such as
 ``fer_space/zoo/compact_cnn`` or ``fer_space/weights`` (the model, or each member of a shipped
 ensemble, becomes a member again with the training config and command it was recorded with, and an
 ensemble's member with its learning curve), so the default can grow or change members without the
-earlier runs.
+earlier runs. ``--members`` keeps only those members (indices into the list of all of them, in order),
+e.g. one member of the default with ``--flip`` as a fast model.
 The members' weights are copied into one :class:`~fer_space.models.Ensemble`. The members and the
 ensemble are measured on the members' validation split, single pass as the app runs them.
 ``OUTPUT`` then looks like a training run (``best/`` with weights, config and metrics;
@@ -75,11 +76,17 @@ def members_of(source: Path) -> list[Member]:
 
 
 def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None, flip: bool = False,
-                   fp16: bool = False, int8: bool = False, command: str | None = None) -> dict:
-    """Write the ensemble of the members of ``sources`` to ``output`` and return its validation metrics."""
+                   fp16: bool = False, int8: bool = False, command: str | None = None,
+                   keep: list[int] | None = None) -> dict:
+    """Write the ensemble of the members of ``sources`` (only those at ``keep``, when given) to ``output``
+    and return its validation metrics."""
     if fp16 and int8:
         raise ValueError("choose one of fp16 and int8")
     members = [member for source in sources for member in members_of(source)]
+    if keep is not None:
+        if not keep or any(not 0 <= i < len(members) for i in keep):
+            raise ValueError(f"--members must be indices from 0 to {len(members) - 1}, got {keep}")
+        members = [members[i] for i in keep]
     splits = {member.train_config["val_split"] for member in members}
     if len(splits) != 1:
         raise ValueError(f"the members were selected on different splits: {sorted(splits)}")
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("sources", type=Path, nargs="+",
                    help="training run folders (each with best/) or shipped model folders (fer_space/weights)")
     p.add_argument("--output", type=Path, required=True, help="run folder to write the ensemble to")
+    p.add_argument("--members", type=int, nargs="+", help="keep only these members (0 = the first)")
     p.add_argument("--flip", action="store_true", help="each member also reads the mirrored face")
     p.add_argument("--fp16", action="store_true", help="store the weights in float16 (half the size)")
     p.add_argument("--int8", action="store_true", help="store conv/linear weights in int8 (a quarter of the size)")
@@ -128,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m training.ensemble", *(sys.argv[1:] if argv is None else argv)])
     try:
         metrics = build_ensemble(args.sources, args.output, data=args.data, flip=args.flip, fp16=args.fp16,
-                                 int8=args.int8, command=command)
+                                 int8=args.int8, command=command, keep=args.members)
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

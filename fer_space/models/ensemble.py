@@ -50,6 +50,8 @@ class Ensemble(FERClassifier):
     @property
     def description(self) -> str:
         kinds = sorted({member.description for member in self.members})
+        if len(self.members) == 1:
+            return kinds[0] + (" reading the face and its mirror" if self.flip else "")
         what = f"{kinds[0]}s" if len(kinds) == 1 else f"models ({' + '.join(kinds)})"
         return (f"ensemble of {len(self.members)} {what}"
                 + (", each also reading the mirrored face" if self.flip else ""))
