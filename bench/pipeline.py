@@ -31,12 +31,11 @@ from fer_space.images import load_image
 from fer_space.models import create_model
 from fer_space.models.base import count_params, dummy_input
 from fer_space.render import annotate
-from fer_space.sources import SHIPPED_NAMES
+from fer_space.sources import LIVE_SOURCE, SHIPPED_NAMES
 from fer_space.stream import StreamSession, stream_detector
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-FAST_MODEL = "embedded:compact_cnn"
 PHOTOS = ["skimage_astronaut.png", "singnet_laos.jpg", "max_group.jpeg", "singnet_classroom_in_tanzania.jpg"]
 
 
@@ -232,14 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(min(2, os.cpu_count() or 2))
     predictor = Predictor.from_pretrained(device="cpu")
-    fast = Predictor.from_pretrained(FAST_MODEL, device="cpu", detector=predictor.detector)
+    live = Predictor.from_pretrained(LIVE_SOURCE, device="cpu", detector=predictor.detector)
     report = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                           "peak_gflops_fp32": peak_gflops(), "model": predictor.model.architecture,
                           "backend": predictor.backend}}
     report["image_path_ms"] = image_path(predictor)
-    # The default and the fast model side by side, in one run.
+    # The default and the webcam's default side by side, in one run.
     report["webcam"] = {SHIPPED_NAMES[source]: webcam_path(p, args.frames)
-                        for source, p in (("embedded", predictor), (FAST_MODEL, fast))}
+                        for source, p in (("embedded", predictor), (LIVE_SOURCE, live))}
     if args.paths_only:
         print(json.dumps(report, indent=2) if args.json else to_markdown(report))
         return 0
