@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from safetensors import safe_open
 from fer_space import EMOTIONS, Predictor
 from fer_space.errors import ModelLoadError
 from fer_space.labels import FER2013_ORDER
-from fer_space.models import create_model
+from fer_space.models import create_model, load_model
 from training.config import TrainConfig
 from training.data import load_faces, read_fer2013_csv
 from training.data.combine import combine, rebalance, stratified_split
@@ -485,3 +486,25 @@ def test_distillation_targets_mix_the_teachers_mirrored_probabilities_and_are_ca
     # a teacher that is not there: a clear error before any training
     assert train_main(["--config", str(yaml), "--teacher", teacher]) == 2
     assert not (tmp_path / "orphan" / "last.pt").exists()
+
+
+def test_a_hybrid_starts_from_its_branches_trained_alone(fer_csv, tmp_path):
+    from training.train import build_model
+
+    runs = {}
+    for branch, preset in (("resnet", "resnet_nano"), ("swin", "swin_nano")):
+        runs[branch] = tmp_path / branch
+        train(tiny_config(fer_csv, runs[branch], model=preset, model_args={}, epochs=1))
+    cfg = tiny_config(fer_csv, tmp_path / "hybrid", model="swin_se_resnet_nano", model_args={},
+                      init_branches={branch: str(run / "best") for branch, run in runs.items()})
+    hybrid = build_model(cfg)
+    for branch, run in runs.items():
+        donor = getattr(load_model(run / "best"), branch).state_dict()
+        for key, value in getattr(hybrid, branch).state_dict().items():
+            assert torch.equal(value, donor[key]), (branch, key)
+    fresh = build_model(replace(cfg, init_branches={}))
+    assert not torch.equal(fresh.resnet.conv1.weight, hybrid.resnet.conv1.weight)
+    with pytest.raises(SystemExit, match="'vit' branch"):
+        build_model(replace(cfg, init_branches={"vit": str(runs["resnet"] / "best")}))
+    with pytest.raises(SystemExit, match="does not fit"):  # the nano Swin into the small hybrid
+        build_model(replace(cfg, model="swin_se_resnet_small", init_branches={"swin": str(runs["swin"] / "best")}))

@@ -18,6 +18,9 @@ class TrainConfig:
     model: str = "compact_cnn"
     model_args: dict[str, Any] = field(default_factory=dict)
     pretrained_backbones: bool = False  # ImageNet weights for timm backbones (needs the Hub)
+    # branch -> model folder: start this branch ("swin", "resnet") from that model's trained one, e.g. a
+    # Swin-SE-ResNet from its branches trained alone (runs/resnet_small_fer2013/best)
+    init_branches: dict[str, str] = field(default_factory=dict)
     # data
     data: str = "../shared/data/fer2013/fer2013.csv.gz"
     data_format: str = "auto"  # auto | fer2013_csv | folders

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, WeightedRandomSampler
 from tqdm import tqdm
 
 from fer_space.errors import ModelLoadError
-from fer_space.models import FERClassifier, create_model
+from fer_space.models import FERClassifier, create_model, load_model
 from fer_space.predictor import pick_device
 
 from .checkpoint import load_state, save_model_dir, save_state
@@ -96,7 +96,23 @@ def build_model(cfg: TrainConfig) -> FERClassifier:
         if not hasattr(model, "load_imagenet_backbones"):
             raise SystemExit(f"error: {cfg.model} has no ImageNet backbone to load")
         model.load_imagenet_backbones()
+    for branch, folder in cfg.init_branches.items():
+        init_branch(model, branch, folder)
     return model
+
+
+def init_branch(model: FERClassifier, branch: str, folder: str) -> None:
+    """Copy the trained ``branch`` (a submodule name: ``swin``, ``resnet``) of the model in ``folder``
+    into ``model``'s branch of the same name and shape."""
+    target, donor = getattr(model, branch, None), getattr(load_model(folder), branch, None)
+    if not isinstance(target, nn.Module) or not isinstance(donor, nn.Module):
+        raise SystemExit(f"error: init_branches: both {type(model).__name__} and the model in {folder} need a "
+                         f"{branch!r} branch")
+    try:
+        target.load_state_dict(donor.state_dict())
+    except RuntimeError as exc:
+        raise SystemExit(f"error: init_branches: {folder}'s {branch} branch does not fit: {exc}") from exc
+    print(f"{branch} branch initialised from {folder}")
 
 
 def load_data(
