@@ -22,7 +22,7 @@ from .compute import INFERENCE
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
 # Photos (image tab, CLI, Compare): faces under 5% of the shorter side (20 px at least) are not looked
-# for, and the pyramid steps by 0.65. On the 11 example photos this detects 2.5x faster than MTCNN's
+# for, and the pyramid steps by 0.65. On the 11 example photos this detects 2.7x faster than MTCNN's
 # defaults and misses 1 face of 31 (a 49 px face in the 725 px classroom photo): ``python -m bench.detector``.
 PHOTO_DETECTOR = {"min_face_ratio": 0.05, "factor": 0.65}
 
