@@ -4,6 +4,7 @@ import csv
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -508,3 +509,8 @@ def test_a_hybrid_starts_from_its_branches_trained_alone(fer_csv, tmp_path):
         build_model(replace(cfg, init_branches={"vit": str(runs["resnet"] / "best")}))
     with pytest.raises(SystemExit, match="does not fit"):  # the nano Swin into the small hybrid
         build_model(replace(cfg, model="swin_se_resnet_small", init_branches={"swin": str(runs["swin"] / "best")}))
+
+    train(replace(cfg, epochs=1))  # a resumed run takes its weights from its checkpoint, not the branches'
+    for run in runs.values():
+        shutil.rmtree(run)
+    assert train(cfg, resume=True, epochs=2)["epochs_run"] == 2

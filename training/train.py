@@ -90,8 +90,12 @@ def lr_lambda(cfg: TrainConfig, steps_per_epoch: int):
     return factor
 
 
-def build_model(cfg: TrainConfig) -> FERClassifier:
+def build_model(cfg: TrainConfig, *, initialise: bool = True) -> FERClassifier:
+    """The model of ``cfg``; with ``initialise``, its ImageNet backbones and ``init_branches`` loaded (a
+    resumed run skips them: its checkpoint holds the weights, and their sources need not be there)."""
     model = create_model(cfg.model, **cfg.model_args)
+    if not initialise:
+        return model
     if cfg.pretrained_backbones:
         if not hasattr(model, "load_imagenet_backbones"):
             raise SystemExit(f"error: {cfg.model} has no ImageNet backbone to load")
@@ -204,7 +208,7 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg)
+    model = build_model(cfg, initialise=state is None)
     if not ranks.main:
         ranks.barrier()  # rank 0 reads the data first and fills the teacher's cache
     train_faces, targets, val_faces = load_data(cfg, model, device)
