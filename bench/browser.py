@@ -15,12 +15,8 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import cv2
@@ -29,7 +25,7 @@ import numpy as np
 from fer_space.catalog import DEFAULT_NAME, LIVE_NAME
 from fer_space.images import load_image
 
-from .pipeline import EXAMPLES, ROOT, pct
+from .pipeline import EXAMPLES, pct, serve_app
 
 FPS = 30
 LOOP = 300  # camera frames before the video repeats (10 s): lags are read modulo this
@@ -115,23 +111,6 @@ def summarise(samples: list, shown_frames: int, seconds: float) -> dict:
             "lag_first_half_p50_ms": pct(lags[:half] or lags, 50), "lag_second_half_p50_ms": pct(lags[half:], 50)}
 
 
-def serve(port: int, log) -> subprocess.Popen:
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "FER_COMPARE_REPOS": "", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("app.py exited before serving") from None
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("app.py did not serve within 180 s")
-
-
 def measure(url: str, camera: Path, model: str, seconds: float, warmup: float) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -166,17 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     models = args.model or [LIVE_NAME, DEFAULT_NAME]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     report = {"cpus": os.cpu_count(), "camera": f"640x480 at {FPS} FPS, one face", "models": {}}
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "app.log", "w") as log:
         camera = stamped_camera(Path(tmp) / "camera.y4m")
-        proc = serve(port, log)
+        proc, url = serve_app({"FER_COMPARE_REPOS": ""}, log)
         try:
             for model in models:
-                report["models"][model] = measure(f"http://127.0.0.1:{port}/", camera, model, args.seconds,
-                                                  args.warmup)
+                report["models"][model] = measure(url, camera, model, args.seconds, args.warmup)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -171,28 +171,35 @@ def cold_start_cli() -> float:
     return round(time.perf_counter() - t, 2)
 
 
-def cold_start_app() -> dict:
+def serve_app(env: dict[str, str], log=subprocess.DEVNULL, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """``app.py`` in a subprocess on a free local port, offline, with ``env`` added; returns it and its URL
+    once it serves (polled every 0.1 s), or raises RuntimeError if it exits or does not serve in time."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "FER_COMPARE_REPOS": "none=none/none", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "HF_HUB_OFFLINE": "1",
+           **env}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url, start = f"http://127.0.0.1:{port}/", time.perf_counter()
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.perf_counter() - start > timeout:
+                proc.kill()
+                raise RuntimeError(f"app.py did not serve within {timeout:.0f} s") from None
+            time.sleep(0.1)
+
+
+def cold_start_app() -> dict:
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, url = serve_app({"FER_COMPARE_REPOS": "none=none/none"}, timeout=120)
     try:
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                if time.perf_counter() - t > 120:
-                    raise RuntimeError("app did not serve within 120 s") from None
-                time.sleep(0.1)
         served = time.perf_counter() - t
         from gradio_client import Client, handle_file
 
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client = Client(url, verbose=False)
         photo, model = handle_file(str(EXAMPLES / "skimage_astronaut.png")), SHIPPED_NAMES["embedded"]
         client.predict(photo, model, True, False, api_name="/predict")
         first = time.perf_counter() - t
