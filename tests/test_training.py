@@ -514,3 +514,14 @@ def test_a_hybrid_starts_from_its_branches_trained_alone(fer_csv, tmp_path):
     for run in runs.values():
         shutil.rmtree(run)
     assert train(cfg, resume=True, epochs=2)["epochs_run"] == 2
+
+
+def test_init_branch_on_the_command_line_replaces_the_config_s_branch():
+    from training.train import parse_args
+
+    config = "training/configs/swin_se_resnet_small_from_resnet_cpu.yaml"
+    cfg, _ = parse_args(["--config", config, "--init-branch", "resnet=runs/other/best", "--init-branch", "swin=s"])
+    assert cfg.init_branches == {"resnet": "runs/other/best", "swin": "s"}
+    assert parse_args(["--config", config])[0].init_branches == {"resnet": "runs/resnet_small_fer2013/best"}
+    with pytest.raises(SystemExit):
+        parse_args(["--config", config, "--init-branch", "resnet"])

@@ -341,6 +341,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     p.add_argument("--threads", type=int)
     p.add_argument("--teacher", help="model source to distil (a run's best/, a shipped model, a Hub repo)")
     p.add_argument("--output", help="run folder (checkpoints, logs, best/)")
+    p.add_argument("--init-branch", action="append", default=[], metavar="BRANCH=FOLDER",
+                   help="start BRANCH from the trained model in FOLDER (repeatable; over the config's init_branches)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
     p.add_argument("--push-to-hub", metavar="REPO_ID", help="push best/ to this Hub repo when done")
     p.add_argument("--private", action="store_true", help="create the Hub repo private")
@@ -353,6 +355,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         if v is not None and k in {"data", "model", "epochs", "limit", "batch_size", "lr", "seed", "device", "threads",
                                    "teacher", "output"}
     }
+    for item in args.init_branch:
+        branch, sep, folder = item.partition("=")
+        if not (sep and branch and folder):
+            p.error(f"--init-branch takes BRANCH=FOLDER, got {item!r}")
+        overrides["init_branches"] = {**overrides.get("init_branches", cfg.init_branches), branch: folder}
     return replace(cfg, **overrides), args
 
 
