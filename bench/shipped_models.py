@@ -1,9 +1,10 @@
 """The models shipped inside the package, side by side: ``python -m bench.shipped_models [--json]``.
 
 One row per shipped model (the embedded default and ``fer_space/zoo/*``, e.g. the seed's nano
-comparison): its measured PublicTest metrics (``metrics.json``, single pass as the app runs it, and
-with flip averaging), parameters, GMACs per face, and CPU latency per face at batch 1 on the backend
-the app uses (ONNX Runtime on CPU), median of 50 calls. Re-measure the metrics with
+comparison): its measured PublicTest metrics (``metrics.json``, single pass in float32, with flip
+averaging, and in int8 as the app runs it on CPU), parameters, GMACs per face, and CPU latency per face
+at batch 1 on ONNX Runtime in float32 and on the backend the app uses (int8 where the model has
+ranges), median of 50 calls. Re-measure the metrics with
 ``python -m training.evaluate --model embedded:NAME --data ... --split PublicTest --json``.
 """
 
@@ -16,6 +17,7 @@ import sys
 import torch
 
 from fer_space import Predictor
+from fer_space.backends import make_runner
 from fer_space.models.base import count_params, dummy_input
 from fer_space.sources import shipped_dir, shipped_models
 
@@ -29,30 +31,34 @@ def measure(source: str) -> dict:
     metrics = predictor.source.metrics  # metrics.json, read once by the loader
     train = json.loads((shipped_dir(source) / "train_config.json").read_text())
     x = dummy_input(model, 1).normal_()
+    float32, _ = make_runner(model, "onnx", torch.device("cpu"))
     with torch.inference_mode():
         ms = pct(timed(lambda: predictor.runner(x), 50, warmup=3), 50)
+        float_ms = pct(timed(lambda: float32(x), 50, warmup=3), 50)
+    int8 = metrics.get("int8", {}).get("int8", {})
     return {
         "source": source, "architecture": model.architecture, "model": train.get("model"),
         "accuracy": round(metrics["accuracy"], 4), "f1_weighted": round(metrics["f1_weighted"], 4),
         "f1_macro": round(metrics["f1_macro"], 4), "accuracy_flip_tta": metrics.get("accuracy_with_flip_tta"),
-        "split": metrics["split"], "n": metrics["n"],
+        "accuracy_int8": int8.get("accuracy"), "split": metrics["split"], "n": metrics["n"],
         # an ensemble: its members' best epochs, run lengths and seeds
         "best_epoch": metrics.get("epoch") or "+".join(str(m["epoch"]) for m in metrics.get("members", [])),
         "epochs": train.get("epochs") or "+".join(str(m["epochs"]) for m in train.get("members", [])),
         "seed": train.get("seed", [m["seed"] for m in train.get("members", [])]),
         "params_m": round(count_params(model) / 1e6, 2), "gmacs": round(model_flops(model) / 2e9, 3),
-        "cpu_ms_per_face": ms, "backend": predictor.backend,
+        "cpu_ms_per_face": ms, "backend": predictor.backend, "cpu_ms_per_face_float32": float_ms,
     }
 
 
 def to_markdown(rows: list[dict]) -> str:
-    lines = ["| model | PublicTest acc | weighted F1 | macro F1 | acc (flip TTA) | params M | GMACs | "
-             "CPU ms/face | best epoch / run |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | PublicTest acc | weighted F1 | macro F1 | acc (flip TTA) | acc (int8) | params M | GMACs | "
+             "CPU ms/face float32 | CPU ms/face as run | best epoch / run |", "|---" * 11 + "|"]
     for r in rows:
-        tta = f"{100 * r['accuracy_flip_tta']:.2f}%" if r["accuracy_flip_tta"] else "-"
+        tta, int8 = (f"{100 * r[k]:.2f}%" if r[k] else "-" for k in ("accuracy_flip_tta", "accuracy_int8"))
         lines.append(f"| `{r['source']}` ({r['model']}) | {100 * r['accuracy']:.2f}% | {100 * r['f1_weighted']:.2f}% | "
-                     f"{100 * r['f1_macro']:.2f}% | {tta} | {r['params_m']} | {r['gmacs']} | "
-                     f"{r['cpu_ms_per_face']} ({r['backend']}) | {r['best_epoch']} / {r['epochs']} |")
+                     f"{100 * r['f1_macro']:.2f}% | {tta} | {int8} | {r['params_m']} | {r['gmacs']} | "
+                     f"{r['cpu_ms_per_face_float32']} | {r['cpu_ms_per_face']} ({r['backend']}) | "
+                     f"{r['best_epoch']} / {r['epochs']} |")
     return "\n".join(lines)
 
 

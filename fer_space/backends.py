@@ -1,5 +1,6 @@
 """How a classifier runs: PyTorch eager (GPU, or the fallback) or ONNX Runtime (CPU, 3-5x faster
-on 2 cores, see ``bench/``). The ONNX graph is exported from the loaded safetensors weights and
+on 2 cores, see ``bench/``), in int8 where the model has measured activation ranges (``fer_space.int8``,
+3-5x faster again). The ONNX graph is exported from the loaded safetensors weights and
 checked against PyTorch before it is used. Exporting costs about 4x the weights in transient memory
 (0.9 GB for the full Swin-SE-ResNet), so the graph is cached on disk under a key of the weights,
 config, model code and exporter versions (``$FER_CACHE``, default ``~/.cache/fer_space``): later starts skip it."""
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import int8 as int8_graphs
 from .models import FERClassifier
 from .models.base import dummy_input
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4  # max |difference| of probabilities between backends
 
 OPSET = 17
+BACKENDS = ("auto", "torch", "onnx", "int8")
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
 
@@ -83,6 +86,21 @@ def cached_export(model: FERClassifier) -> Path | None:
     return path
 
 
+def cached_int8(model: FERClassifier, float_graph: Path) -> Path:
+    """The cached int8 graph of ``model`` (quantized from ``float_graph`` with its stored ranges)."""
+    ranges = model.int8["ranges"]
+    path = float_graph.with_name(f"{float_graph.stem}-int8-{int8_graphs.ranges_key(ranges)}.onnx")
+    if not path.is_file():
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        os.close(fd)
+        try:
+            int8_graphs.quantize_graph(float_graph, ranges, Path(tmp))
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    return path
+
+
 def release_freed_memory() -> None:
     """Hand the heap that exporting freed back to the OS (glibc keeps it otherwise)."""
     try:
@@ -92,9 +110,10 @@ def release_freed_memory() -> None:
 
 
 class OnnxRunner:
-    """An ONNX Runtime session over the (cached) ONNX export of ``model`` (dynamic batch)."""
+    """An ONNX Runtime session over the (cached) ONNX export of ``model`` (dynamic batch); ``int8``:
+    over its int8 graph (the model needs stored ranges, and a writable cache)."""
 
-    def __init__(self, model: FERClassifier, threads: int | None = None) -> None:
+    def __init__(self, model: FERClassifier, threads: int | None = None, int8: bool = False) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -110,15 +129,23 @@ class OnnxRunner:
             export_onnx(model, buffer)
             return ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
 
-        self.path = cached_export(model)
+        def graph() -> Path | None:
+            path = cached_export(model)
+            if not int8:
+                return path
+            if path is None:
+                raise RuntimeError(f"int8 graphs are built in a writable cache; {cache_dir()} is not")
+            return cached_int8(model, path)
+
+        self.path = graph()
         try:
             self.session = session(self.path)
         except Exception:
             if self.path is None:
                 raise
-            log.warning("the cached ONNX export %s is damaged; exporting again", self.path)
+            log.warning("the cached ONNX graph %s is damaged; building it again", self.path)
             self.path.unlink(missing_ok=True)
-            self.path = cached_export(model)
+            self.path = graph()
             self.session = session(self.path)
         release_freed_memory()
 
@@ -126,12 +153,31 @@ class OnnxRunner:
         return torch.from_numpy(self.session.run(None, {"x": batch.cpu().numpy()})[0])
 
 
+def int8_runner(model: FERClassifier) -> OnnxRunner:
+    """ONNX Runtime on ``model``'s int8 graph, once it reproduces the stored output."""
+    if not model.int8:
+        raise ValueError(f"{model.architecture} has no int8 ranges (measure them: python -m training.quantize)")
+    runner = OnnxRunner(model, int8=True)
+    diff = int8_graphs.matches_record(runner.session, model)
+    if not diff <= int8_graphs.CHECK_TOLERANCE:
+        raise RuntimeError(f"the int8 graph differs from its recorded output by {diff:.2e}")
+    return runner
+
+
 def make_runner(model: FERClassifier, backend: str, device: torch.device) -> tuple[Runner, str]:
-    """(runner, backend name). ``auto``: ONNX Runtime on CPU when it exports and matches, else torch."""
-    if backend not in ("auto", "torch", "onnx"):
-        raise ValueError(f"backend must be auto, torch or onnx, got {backend!r}")
+    """(runner, backend name). ``auto``: on CPU, ONNX Runtime in int8 where the model has ranges and
+    its graph checks out, else in float32 when it exports and matches, else torch; on GPU, torch."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "torch" or (backend == "auto" and device.type != "cpu"):
         return model, "torch"
+    if backend == "int8" or (backend == "auto" and model.int8):
+        try:
+            return int8_runner(model), "onnxruntime-int8"
+        except Exception as exc:  # as below: fall back to float32, never fail to serve
+            if backend == "int8":
+                raise
+            log.warning("int8 inference unavailable (%s); using float32", exc)
     try:
         runner = OnnxRunner(model)
         x = dummy_input(model, 2).normal_(generator=torch.Generator().manual_seed(0))

@@ -113,7 +113,8 @@ class Predictor:
         backend: str = "auto",
     ) -> Predictor:
         """Load a model from a Hub repo id, a local folder or ``"embedded"`` (see ``sources``).
-        ``backend``: ``auto`` (ONNX Runtime on CPU, PyTorch on GPU), ``torch`` or ``onnx``."""
+        ``backend``: ``auto`` (ONNX Runtime on CPU, in int8 where the model has ranges; PyTorch on
+        GPU), ``torch``, ``onnx`` (float32) or ``int8``."""
         dev = pick_device(device)
         model, src = resolve_and_load(source, revision=revision, device=str(dev))
         return cls(model, source=src, detector=detector, device=dev, align=align, backend=backend)
@@ -121,6 +122,16 @@ class Predictor:
     @property
     def model_name(self) -> str:
         return self.source.location
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The model's published evaluation as this predictor runs it: in int8, the int8 scores that
+        ``training.quantize`` measured (with ``"precision": "int8"``) over the float32 ones."""
+        metrics = self.source.metrics
+        int8 = metrics.get("int8", {}).get("int8")
+        if self.backend == "onnxruntime-int8" and int8:
+            return {**metrics, **int8, "precision": "int8"}
+        return metrics
 
     def crops(self, rgb: np.ndarray, faces: list[Face], align: bool | None = None) -> list[np.ndarray]:
         """The model's crops of ``faces`` (its margin; eyes levelled when ``align``, default ``self.align``)."""

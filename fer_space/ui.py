@@ -59,12 +59,12 @@ class UploadedImage(gr.Image):
 
 
 def _metrics_line(predictor: Predictor) -> str:
-    m = predictor.source.metrics
+    m = predictor.metrics
     if not m:
         return "no published evaluation"
     data = Path(str(m.get("data", ""))).name.split(".")[0] or "?"
     return (f"accuracy {m['accuracy']:.1%}, weighted F1 {m['f1_weighted']:.1%} on {data} {m.get('split', '?')} "
-            f"({m.get('n', '?')} faces)")
+            f"({m.get('n', '?')} faces)" + (", run in int8" if m.get("precision") == "int8" else ""))
 
 
 def _model_banner(catalog: ModelCatalog, name: str) -> str:
@@ -205,7 +205,7 @@ def analyse_video(catalog: ModelCatalog, video, model_name: str, progress=gr.Pro
 # ---- Compare tab -------------------------------------------------------------------------------
 def _column_name(name: str, predictor: Predictor, ms_per_face: float) -> str:
     """A Compare column header: the model, its published accuracy and its latency here."""
-    m = predictor.source.metrics
+    m = predictor.metrics
     accuracy = f"{m['accuracy']:.1%} val" if "accuracy" in m else "no eval"
     return f"{name} ({accuracy}, {ms_per_face:.0f} ms/face)"
 

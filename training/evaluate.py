@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fer_space.backends import BACKENDS, make_runner
 from fer_space.labels import EMOTIONS, canonical_order
 from fer_space.models import FERClassifier
 from fer_space.preprocess import eval_transform
@@ -57,11 +58,13 @@ def canonical_probs(model: FERClassifier, images: np.ndarray, **kwargs) -> np.nd
 
 
 def evaluate_arrays(
-    model: FERClassifier, faces: FaceArrays, *, device: torch.device | str = "cpu", tta_flip: bool = False
+    model: FERClassifier, faces: FaceArrays, *, device: torch.device | str = "cpu", tta_flip: bool = False,
+    runner: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> dict:
-    """Metrics of ``model`` on ``faces``, whose labels are canonical indices."""
+    """Metrics of ``model`` (run by ``runner``, default PyTorch) on ``faces``, whose labels are
+    canonical indices."""
     # Model outputs follow the model's own id2label; results are in the canonical order.
-    predicted = canonical_probs(model, faces.images, device=device, tta_flip=tta_flip).argmax(1)
+    predicted = canonical_probs(model, faces.images, device=device, tta_flip=tta_flip, runner=runner).argmax(1)
     return classification_metrics(faces.labels, predicted, EMOTIONS)
 
 
@@ -75,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or a folder data set")
     p.add_argument("--split", default=None, help="e.g. PublicTest; default: every row")
     p.add_argument("--tta", action="store_true", help="average with the horizontally flipped face")
+    p.add_argument("--backend", default="torch", choices=BACKENDS,
+                   help="how to run it: torch (default), onnx (float32), int8, or auto (as the app does)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--confusion-png", default=None, help="write the normalised confusion matrix here")
     args = p.parse_args(argv)
@@ -87,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    metrics = evaluate_arrays(model, faces, device=device, tta_flip=args.tta)
+    runner, _ = make_runner(model, args.backend, device)
+    metrics = evaluate_arrays(model, faces, device=device, tta_flip=args.tta, runner=runner)
     if args.confusion_png:
         from .plots import plot_confusion
 

@@ -29,7 +29,7 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 INT8_SCALE = ".int8_scale"
 # Keys of config.json that are not constructor arguments.
-NOT_ARGUMENTS = ("architecture", "calibration")
+NOT_ARGUMENTS = ("architecture", "calibration", "int8")
 # The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
 # card with metrics comes from ``training.card``, which replaces this one).
 UNEVALUATED_CARD = """---
@@ -138,12 +138,24 @@ class FERClassifier(
         self._calibration = value
 
     @property
+    def int8(self) -> dict[str, Any] | None:
+        """The activation ranges for int8 inference on ONNX Runtime and the quantized graph's output on
+        a fixed input (``fer_space.int8``); ``None`` until measured (``training.quantize``)."""
+        return getattr(self, "_int8", None)
+
+    @int8.setter
+    def int8(self, value: dict[str, Any] | None) -> None:
+        self._int8 = value
+
+    @property
     def config(self) -> dict[str, Any]:
         """The ``config.json`` content: constructor arguments, the explicit ``id2label``, ``architecture``
-        and, once fitted, ``calibration``."""
+        and, once fitted, ``calibration`` and ``int8``."""
         config = {**self._hub_mixin_config, "id2label": id2label_dict(self.labels), "architecture": self.architecture}
         if self.calibration != Calibration():
             config["calibration"] = self.calibration.to_dict()
+        if self.int8:
+            config["int8"] = self.int8
         return config
 
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:
@@ -196,7 +208,9 @@ class FERClassifier(
         config_path = os.path.join(model_id, CONFIG_NAME) if os.path.isdir(model_id) else hf_hub_download(
             repo_id=model_id, filename=CONFIG_NAME, revision=revision, cache_dir=cache_dir, token=token,
             local_files_only=local_files_only)
-        model.calibration = Calibration.from_dict(read_config(config_path).get("calibration"))
+        config = read_config(config_path)
+        model.calibration = Calibration.from_dict(config.get("calibration"))
+        model.int8 = config.get("int8")
         try:
             state = dequantize_int8(safetensors.torch.load_file(weights, device=map_location))
             missing, unexpected = model.load_state_dict(state, strict=False)

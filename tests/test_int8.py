@@ -1,0 +1,97 @@
+"""int8 inference on ONNX Runtime: ranges measured by ``training.quantize``, stored in config.json,
+rebuilt and checked at load, with a float32 fallback; on real shipped models and real photos."""
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from fer_space import Predictor
+from fer_space.models import load_model
+from fer_space.sources import shipped_dir, shipped_models
+from training.quantize import main as quantize_main
+
+from .test_training import make_fer_csv
+
+PHOTO = "max_happy-baby.jpeg"
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory):
+    """The shipped Compact CNN with ranges measured afresh on a small FER2013-format file."""
+    folder = tmp_path_factory.mktemp("int8") / "compact"
+    shutil.copytree(shipped_dir("embedded:compact_cnn"), folder)
+    data = make_fer_csv(tmp_path_factory.mktemp("data") / "fer2013.csv.gz")
+    assert quantize_main(["--model", str(folder), "--data", str(data), "--faces", "40", "--write"]) == 0
+    return folder
+
+
+def test_quantize_stores_ranges_and_scores(quantized):
+    config = json.loads((quantized / "config.json").read_text())["int8"]
+    assert config["faces"] == 40 and config["method"] == "minmax"
+    assert len(config["ranges"]) > 10 and all(low <= high for low, high in config["ranges"].values())
+    assert np.allclose(np.sum(config["check"], axis=1), 1, atol=1e-3)
+    scores = json.loads((quantized / "metrics.json").read_text())["int8"]
+    assert scores["n"] == 21 and scores["calibration_faces"] == 40
+    assert set(scores) >= {"float32", "int8"} and 0 <= scores["int8"]["accuracy"] <= 1
+    assert load_model(quantized).int8 == config  # and a loaded model carries them
+
+
+def test_a_model_with_ranges_runs_in_int8(quantized, examples):
+    fast = Predictor.from_pretrained(str(quantized), device="cpu")
+    exact = Predictor.from_pretrained(str(quantized), device="cpu", backend="onnx")
+    assert (fast.backend, exact.backend) == ("onnxruntime-int8", "onnxruntime")
+    [a], [b] = fast.predict(examples / PHOTO), exact.predict(examples / PHOTO)
+    assert a.label == b.label == "happy"
+    assert "int8" in fast.runner.path.name and fast.metrics["precision"] == "int8" and "precision" not in exact.metrics
+    fast.runner.path.write_bytes(b"not an onnx graph")  # a damaged cached graph is built again
+    again = Predictor.from_pretrained(str(quantized), device="cpu")
+    assert again.backend == "onnxruntime-int8" and again.runner.path == fast.runner.path
+    assert again.predict(examples / PHOTO)[0].probabilities == a.probabilities
+
+
+@pytest.mark.parametrize("source", ["embedded:wide_cnn", "embedded:compact_cnn"])
+def test_int8_reads_real_faces_as_float32_does(source, examples):
+    """With ranges measured on FER2013 faces: the same answer on every face of the photos, within 5
+    points of probability."""
+    fast, exact = Predictor.from_pretrained(source, device="cpu"), Predictor.from_pretrained(
+        source, device="cpu", backend="onnx")
+    assert (fast.backend, exact.backend) == ("onnxruntime-int8", "onnxruntime")
+    faces = 0
+    for photo in (PHOTO, "max_surprised.jpeg", "max_angry.jpg", "skimage_astronaut.png"):
+        for a, b in zip(fast.predict(examples / photo), exact.predict(examples / photo), strict=True):
+            faces += 1
+            assert a.label == b.label, photo
+            assert max(abs(a.probabilities[k] - b.probabilities[k]) for k in a.probabilities) < 0.05, photo
+    assert faces == 4
+
+
+def test_a_graph_that_does_not_reproduce_its_record_falls_back_to_float32(quantized, tmp_path, caplog):
+    folder = tmp_path / "tampered"
+    shutil.copytree(quantized, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["int8"]["check"][0] = list(reversed(config["int8"]["check"][0]))
+    (folder / "config.json").write_text(json.dumps(config))
+    with caplog.at_level(logging.WARNING, logger="fer_space.backends"):
+        assert Predictor.from_pretrained(str(folder), device="cpu").backend == "onnxruntime"
+    assert "differs from its recorded output" in caplog.text
+    with pytest.raises(RuntimeError, match="recorded output"):
+        Predictor.from_pretrained(str(folder), device="cpu", backend="int8")
+
+
+def test_a_model_without_ranges_runs_in_float32(compact_dir):
+    assert Predictor.from_pretrained(str(compact_dir), device="cpu").backend == "onnxruntime"
+    with pytest.raises(ValueError, match="training.quantize"):
+        Predictor.from_pretrained(str(compact_dir), device="cpu", backend="int8")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        Predictor.from_pretrained(str(compact_dir), device="cpu", backend="int4")
+
+
+@pytest.mark.parametrize("source", shipped_models())
+def test_every_shipped_model_runs_in_int8_at_a_measured_small_cost(source):
+    metrics = json.loads((shipped_dir(source) / "metrics.json").read_text())["int8"]
+    assert metrics["split"] == "PublicTest" and metrics["n"] == 3589
+    assert metrics["int8"]["accuracy"] >= metrics["float32"]["accuracy"] - 0.01
+    assert Predictor.from_pretrained(source, device="cpu").backend == "onnxruntime-int8"
