@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 
+from .backends import BACKENDS
 from .errors import FERError
 from .models import list_models
 from .sources import SHIPPED_NAMES, shipped_dir, shipped_models
@@ -21,13 +22,14 @@ def _predict(args: argparse.Namespace) -> int:
 
     try:
         predictor = Predictor.from_pretrained(args.model, revision=args.revision, device=args.device,
-                                              align=not args.no_align)
-    except FERError as exc:
+                                              align=not args.no_align, backend=args.backend)
+    except (FERError, ValueError, RuntimeError) as exc:  # RuntimeError: an int8 graph that did not check out
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if predictor.source.note:
         print(f"warning: {predictor.source.describe()}", file=sys.stderr)
-    model_info = {"name": predictor.model.architecture, "source": predictor.source.describe()}
+    model_info = {"name": predictor.model.architecture, "source": predictor.source.describe(),
+                  "backend": predictor.backend}
     for folder in (args.save, args.explain):
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                    "(see `models`; default: $FER_MODEL_REPO, else the embedded model)")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit sha")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="auto (ONNX Runtime on CPU, int8 where the model has ranges; PyTorch on GPU), torch, "
+                        "onnx (float32) or int8")
     p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     p.add_argument("--save", metavar="DIR", help="write annotated copies here")
     p.add_argument("--no-align", action="store_true", help="do not rotate faces to level the eyes")

@@ -25,6 +25,7 @@ def test_json_schema_on_photos(compact_dir, examples, tmp_path):
     laos, empty = (json.loads(line) for line in out.stdout.splitlines())
     assert laos["image"].endswith("singnet_laos.jpg")
     assert laos["model"]["name"] == "compact_cnn" and str(compact_dir) in laos["model"]["source"]
+    assert laos["model"]["backend"] == "onnxruntime"  # no int8 ranges in this checkpoint
     assert len(laos["faces"]) == 2
     face = laos["faces"][0]
     assert set(face) == {"box", "detection_score", "label", "confidence", "unsure", "caption", "probabilities",
@@ -35,6 +36,17 @@ def test_json_schema_on_photos(compact_dir, examples, tmp_path):
     assert set(laos["timing_ms"]) >= {"detect", "classify", "total"}
     assert empty["faces"] == []
     assert (tmp_path / "annotated" / "singnet_laos_annotated.jpg").stat().st_size > 1000
+
+
+def test_backend_choice_and_a_model_without_int8_ranges(compact_dir, examples):
+    photo = str(examples / "max_happy-baby.jpeg")
+    shipped = run_cli("predict", photo, "--model", "embedded:compact_cnn", "--json")
+    exact = run_cli("predict", photo, "--model", "embedded:compact_cnn", "--json", "--backend", "onnx")
+    assert json.loads(shipped.stdout)["model"]["backend"] == "onnxruntime-int8"
+    assert json.loads(exact.stdout)["model"]["backend"] == "onnxruntime"
+    refused = run_cli("predict", photo, "--model", str(compact_dir), "--backend", "int8")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.count("\n") == 1 and "training.quantize" in refused.stderr
 
 
 def test_non_image_fails_with_one_line(compact_dir, tmp_path):
