@@ -10,7 +10,7 @@ import pytest
 
 from fer_space import Predictor
 from fer_space.models import load_model
-from fer_space.sources import shipped_dir, shipped_models
+from fer_space.sources import SHIPPED_NAMES, shipped_dir, shipped_models
 from training.quantize import main as quantize_main
 
 from .test_training import make_fer_csv
@@ -89,8 +89,17 @@ def test_a_model_without_ranges_runs_in_float32(compact_dir):
         Predictor.from_pretrained(str(compact_dir), device="cpu", backend="int4")
 
 
-@pytest.mark.parametrize("source", shipped_models())
-def test_every_shipped_model_runs_in_int8_at_a_measured_small_cost(source):
+INT8 = [s for s in shipped_models() if "int8" in json.loads((shipped_dir(s) / "config.json").read_text())]
+
+
+def test_every_model_in_the_pickers_has_int8_ranges():
+    """All but the nano Swin pair, where int8 measured slower than float32 (README, Speed)."""
+    assert set(SHIPPED_NAMES) & set(shipped_models()) <= set(INT8)
+    assert set(shipped_models()) - set(INT8) == {"embedded:swin_nano", "embedded:swin_se_resnet_nano"}
+
+
+@pytest.mark.parametrize("source", INT8)
+def test_every_shipped_model_with_ranges_runs_in_int8_at_a_measured_small_cost(source):
     metrics = json.loads((shipped_dir(source) / "metrics.json").read_text())["int8"]
     assert metrics["split"] == "PublicTest" and metrics["n"] == 3589
     assert metrics["int8"]["accuracy"] >= metrics["float32"]["accuracy"] - 0.01

@@ -5,6 +5,9 @@ activation's min and max (ONNX Runtime's MinMax calibrator), quantizes the graph
 (``fer_space.int8``), and scores the float32 and int8 graphs on ``--split``. With ``--write`` the
 ranges and the int8 graph's output on a fixed input go into the folder's ``config.json`` (``"int8"``),
 which makes the app run the model in int8 on CPU, and the scores into ``metrics.json`` (``"int8"``).
+Check the speed before shipping (``python -m bench.shipped_models`` shows both): int8 pays for
+convolutions and large matrices, not for the tiny attention blocks of the nano Swin models, where it
+measured slower than float32.
 """
 
 from __future__ import annotations
