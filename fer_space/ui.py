@@ -278,10 +278,12 @@ face 224x224 ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean poo
 ```
 
 The **FER ensemble (5 CNNs, default)** averages five compact VGG-style CNNs on 48x48 grey faces,
-each also reading the mirrored face: 72.0% on FER2013 PublicTest, 15 ms a face on two CPU cores. The
-**Wide CNN (1 model + mirror, webcam default)** is its strongest member alone, still reading the
-mirror: 71.8% at under a third of the cost, so the webcam keeps up. The **Compact CNN (1 model,
-fastest)** is one small CNN: 68.5%, under 1 ms a face, for crowded webcam scenes.
+each also reading the mirrored face: 72.0% on FER2013 PublicTest (71.9% in int8, as it runs on a
+CPU), 8 ms a face on two CPU cores. The **Wide CNN (1 model + mirror, webcam default)** is its
+strongest member alone, still reading the mirror: 71.5% in int8 at under a third of the cost (2.4 ms a
+face), so the webcam keeps up. The **Compact CNN (1 model, fastest)** is one small CNN: 68.5%, under
+1 ms a face, for crowded webcam scenes. On a CPU the models run in int8 (weights and activations),
+3-4x faster than float32 for a few tenths of a point of accuracy; each model's line says so.
 **Swin-SE-ResNet small (48 px)** is the namesake hybrid at a size two CPU cores can train: it reads
 58.3% of FER2013 PublicTest right, all of it from its ResNet branch (the Swin branch did not learn at
 this size), so it is offered to compare with that branch alone, not as the default. The full-size
