@@ -346,6 +346,10 @@ def test_embed_int8_ships_a_quarter_of_the_bytes_measured_as_rounded(fer_csv, tm
     assert json.loads((target / "metrics.json").read_text())["accuracy"] == evaluate_arrays(model, faces)["accuracy"]
     stored = json.loads((target / "config.json").read_text())["calibration"]
     assert model.calibration.temperature == stored["temperature"]
+    ranges = json.loads((target / "config.json").read_text())["int8"]  # and the int8 ranges, measured
+    assert model.int8 == ranges and len(ranges["ranges"]) > 5
+    assert json.loads((target / "metrics.json").read_text())["int8"]["n"] == 21
+    assert Predictor.from_pretrained(str(target), device="cpu").backend == "onnxruntime-int8"
 
 
 def test_training_on_ferplus_soft_labels(fer_csv, tmp_path):

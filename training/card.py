@@ -47,6 +47,7 @@ Measured on **{{ dataset }} `{{ split }}`** ({{ n }} faces), {{ when }}{{ tta }}
 
 ![training curves](curves.png)
 {{ calibration }}
+{{ int8 }}
 ## Limitations
 
 - For FER2013, `PublicTest` is used for model selection, so the figures above are validation
@@ -119,7 +120,7 @@ def build_card(
         emotions=", ".join(EMOTIONS), architecture=model.architecture, params=f"{count_params(model) / 1e6:.2f} M",
         img_size=model.img_size, colour=colour, dataset=pretty, split=split,
         n=metrics["n"], when=_when(metrics), members=_members_table(metrics),
-        tta=_tta(metrics, getattr(model, "flip", False)), calibration=_calibration(metrics),
+        tta=_tta(metrics, getattr(model, "flip", False)), calibration=_calibration(metrics), int8=_int8(metrics),
         accuracy=f"{metrics['accuracy']:.4f}", f1_weighted=f"{metrics['f1_weighted']:.4f}",
         f1_macro=f"{metrics['f1_macro']:.4f}", per_class_rows=rows,
         command=command or "(see train_config.json)",
@@ -160,6 +161,22 @@ negative log-likelihood {c['nll_before']:.3f} -> {c['nll_after']:.3f}. {unsure} 
 and measured on the same split.
 
 ![reliability diagram](reliability.png)
+"""
+
+
+def _int8(metrics: dict) -> str:
+    """The int8 section, when the model's activation ranges have been measured (``training.quantize``)."""
+    q = metrics.get("int8")
+    if not q:
+        return ""
+    f, i = q["float32"], q["int8"]
+    return f"""
+## int8 on CPU
+
+On a CPU the app runs this model in int8 on ONNX Runtime (weights per output channel, activations with
+ranges measured on {q['calibration_faces']} training faces; `python -m training.quantize`). On {q['split']}
+({q['n']:,} faces): accuracy {i['accuracy']:.4f} (float32 {f['accuracy']:.4f}), weighted F1
+{i['f1_weighted']:.4f} ({f['f1_weighted']:.4f}), macro F1 {i['f1_macro']:.4f} ({f['f1_macro']:.4f}).
 """
 
 

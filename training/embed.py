@@ -5,7 +5,8 @@ it is shipped beside it as ``embedded:NAME`` (``fer_space/zoo/NAME``), e.g. the 
 
 With ``--data``, the metrics are measured again on the validation split the way the app runs the
 model (one pass, no flip averaging; the training's flip-averaged accuracy is kept beside them) and
-the model is calibrated there (``training.calibrate``: temperature and "unsure" threshold).
+the model is calibrated there (``training.calibrate``: temperature and "unsure" threshold), and its
+int8 activation ranges are measured on training faces (``training.quantize``).
 Then the model card is written and ``best/`` (weights, config, card, metrics, pictures) is copied
 into ``fer_space/weights`` in one swap, after checking that it loads strictly and is small enough.
 """
@@ -29,6 +30,8 @@ from .card import write_card
 from .checkpoint import staged_dir
 from .data import load_faces
 from .evaluate import evaluate_arrays
+from .quantize import quantize_model
+from .quantize import write as store_int8
 
 MAX_BYTES = 20 * 2**20
 FILES = ("model.safetensors", "config.json", "README.md", "metrics.json", "train_config.json", "curves.png",
@@ -62,7 +65,10 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None, i
         model.load_state_dict(dequantize_int8(state))
     if data:
         remeasure(best, data, model)
-        calibrate_folder(best, data, json.loads((best / "metrics.json").read_text())["split"], model=model)
+        split = json.loads((best / "metrics.json").read_text())["split"]
+        calibrate_folder(best, data, split, model=model)
+        model.int8 = None  # measured afresh, on the weights as shipped
+        store_int8(best, model, quantize_model(model, data, split))
     source = EMBEDDED if target == EMBEDDED_DIR else f"{EMBEDDED}:{target.name}"
     write_card(run_dir, repo_hint=source, title=SHIPPED_NAMES.get(source))
     with staged_dir(target) as tmp:
