@@ -1,6 +1,6 @@
 """How a classifier runs: PyTorch eager (GPU, or the fallback) or ONNX Runtime (CPU, 3-5x faster
 on 2 cores, see ``bench/``), in int8 where the model has measured activation ranges (``fer_space.int8``,
-3-5x faster again). The ONNX graph is exported from the loaded safetensors weights and
+1.6-4x faster again). The ONNX graph is exported from the loaded safetensors weights and
 checked against PyTorch before it is used. Exporting costs about 4x the weights in transient memory
 (0.9 GB for the full Swin-SE-ResNet), so the graph is cached on disk under a key of the weights,
 config, model code and exporter versions (``$FER_CACHE``, default ``~/.cache/fer_space``): later starts skip it."""

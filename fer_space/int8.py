@@ -1,5 +1,6 @@
-"""int8 inference on ONNX Runtime's CPU provider: 3-5x faster than float32 on 2 cores (``bench/``), at
-an accuracy cost measured per model (``metrics.json`` ``"int8"``).
+"""int8 inference on ONNX Runtime's CPU provider: 1.6-4x faster than float32 on 2 cores (4x for the
+default ensemble, ``bench/results.md``), at an accuracy cost measured per model (``metrics.json``
+``"int8"``).
 
 Static quantization needs each activation's range. ``training.quantize`` measures them once on
 training faces and stores them in ``config.json`` under ``"int8"``, with the quantized graph's output
