@@ -104,3 +104,16 @@ def test_every_shipped_model_with_ranges_runs_in_int8_at_a_measured_small_cost(s
     assert metrics["split"] == "PublicTest" and metrics["n"] == 3589
     assert metrics["int8"]["accuracy"] >= metrics["float32"]["accuracy"] - 0.01
     assert Predictor.from_pretrained(source, device="cpu").backend == "onnxruntime-int8"
+
+
+def test_the_app_shows_the_scores_of_the_model_as_it_runs():
+    from fer_space.ui import _metrics_line
+
+    fast = Predictor.from_pretrained("embedded:compact_cnn", device="cpu")
+    exact = Predictor.from_pretrained("embedded:compact_cnn", device="cpu", backend="onnx")
+    int8, float32 = (json.loads((shipped_dir("embedded:compact_cnn") / "metrics.json").read_text())["int8"][k]
+                     for k in ("int8", "float32"))
+    assert fast.metrics["accuracy"] == int8["accuracy"] and exact.metrics["accuracy"] == pytest.approx(
+        float32["accuracy"], abs=1e-4)
+    assert _metrics_line(fast).endswith("run in int8") and f"{int8['accuracy']:.1%}" in _metrics_line(fast)
+    assert "int8" not in _metrics_line(exact)
