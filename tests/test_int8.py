@@ -19,12 +19,16 @@ PHOTO = "max_happy-baby.jpeg"
 
 
 @pytest.fixture(scope="module")
-def quantized(tmp_path_factory):
+def fer_csv(tmp_path_factory):
+    return make_fer_csv(tmp_path_factory.mktemp("data") / "fer2013.csv.gz")
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory, fer_csv):
     """The shipped Compact CNN with ranges measured afresh on a small FER2013-format file."""
     folder = tmp_path_factory.mktemp("int8") / "compact"
     shutil.copytree(shipped_dir("embedded:compact_cnn"), folder)
-    data = make_fer_csv(tmp_path_factory.mktemp("data") / "fer2013.csv.gz")
-    assert quantize_main(["--model", str(folder), "--data", str(data), "--faces", "40", "--write"]) == 0
+    assert quantize_main(["--model", str(folder), "--data", str(fer_csv), "--faces", "40", "--write"]) == 0
     return folder
 
 
@@ -79,6 +83,19 @@ def test_a_graph_that_does_not_reproduce_its_record_falls_back_to_float32(quanti
     assert "differs from its recorded output" in caplog.text
     with pytest.raises(RuntimeError, match="recorded output"):
         Predictor.from_pretrained(str(folder), device="cpu", backend="int8")
+
+
+def test_evaluate_reproduces_the_stored_int8_score_and_refuses_a_model_without_ranges(
+        quantized, compact_dir, fer_csv, capsys):
+    from training.evaluate import main as evaluate_main
+
+    data = str(fer_csv)
+    assert evaluate_main(["--model", str(quantized), "--data", data, "--split", "PublicTest", "--backend", "int8",
+                          "--json"]) == 0
+    stored = json.loads((quantized / "metrics.json").read_text())["int8"]["int8"]["accuracy"]
+    assert round(json.loads(capsys.readouterr().out)["accuracy"], 4) == stored
+    assert evaluate_main(["--model", str(compact_dir), "--data", data, "--backend", "int8"]) == 2
+    assert "training.quantize" in capsys.readouterr().err
 
 
 def test_a_model_without_ranges_runs_in_float32(compact_dir):

@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         faces = load_faces(args.data, size=max(48, model.img_size))
         if args.split:
             faces = faces.split(args.split)
-    except (OSError, ValueError, KeyError) as exc:
+        runner, _ = make_runner(model, args.backend, device)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:  # RuntimeError: an int8 graph that failed its check
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    runner, _ = make_runner(model, args.backend, device)
     metrics = evaluate_arrays(model, faces, device=device, tta_flip=args.tta, runner=runner)
     if args.confusion_png:
         from .plots import plot_confusion

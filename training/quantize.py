@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -83,8 +84,10 @@ def write(folder: Path, model: FERClassifier, result: dict) -> None:
     metrics_path = folder / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
     metrics["int8"] = result
-    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
-    metrics_path.write_text(json.dumps(metrics, indent=2))
+    for path, content in ((folder / CONFIG_NAME, config), (metrics_path, metrics)):
+        tmp = path.with_suffix(".json.part")  # each file whole or not at all
+        tmp.write_text(json.dumps(content, indent=2))
+        os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:
