@@ -44,11 +44,12 @@ def cache_dir() -> Path:
 
 def model_key(model: FERClassifier) -> str:
     """A digest of the weights, the config, the model code and the exporter versions: equal keys export
-    equal graphs."""
+    equal graphs. The config's calibration and int8 ranges are left out: they do not change the graph."""
     import onnxruntime as ort
 
     code = sorted({type(m).__module__ for m in model.modules() if type(m).__module__.startswith(__package__)})
-    h = hashlib.sha256(json.dumps({"config": model.config, "torch": torch.__version__, "ort": ort.__version__,
+    config = {k: v for k, v in model.config.items() if k not in ("calibration", "int8")}
+    h = hashlib.sha256(json.dumps({"config": config, "torch": torch.__version__, "ort": ort.__version__,
                                    "opset": OPSET, "code": [inspect.getsource(sys.modules[name]) for name in code]},
                                   sort_keys=True, default=str).encode())
     for name, tensor in model.state_dict().items():

@@ -26,6 +26,7 @@ from fer_space.calibration import Calibration
 from fer_space.models import FERClassifier, load_model
 from fer_space.models.base import CONFIG_NAME
 
+from .checkpoint import update_json
 from .data import load_faces
 from .evaluate import canonical_probs
 from .metrics import confidence_bins
@@ -113,15 +114,11 @@ def write(folder: Path, result: dict, before: np.ndarray, after: np.ndarray, lab
     from .card import rewrite_card
     from .plots import plot_reliability
 
-    config = json.loads((folder / CONFIG_NAME).read_text())
-    config["calibration"] = Calibration(result["temperature"], result["unsure_below"]).to_dict()
-    metrics_path = folder / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    metrics["calibration"] = {"split": split, **result}
     plot_reliability(before, after, labels, folder / "reliability.png", BINS)
-    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
-    metrics_path.write_text(json.dumps(metrics, indent=2))
-    if (folder / "README.md").exists() and "per_class" in metrics:
+    update_json(folder / CONFIG_NAME,
+                calibration=Calibration(result["temperature"], result["unsure_below"]).to_dict())
+    update_json(folder / "metrics.json", calibration={"split": split, **result})
+    if (folder / "README.md").exists() and "per_class" in json.loads((folder / "metrics.json").read_text()):
         from fer_space.sources import SHIPPED_NAMES, shipped_source
 
         source = shipped_source(folder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -26,6 +27,24 @@ def save_state(state: dict[str, Any], path: str | Path) -> None:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def update_json(path: str | Path, **entries: Any) -> None:
+    """Set ``entries`` in the JSON object at ``path`` (an empty one if missing), written whole: a temp
+    file in the same folder, fsync, then rename over ``path``."""
+    path = Path(path)
+    content = json.loads(path.read_text()) if path.exists() else {}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump({**content, **entries}, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from fer_space.labels import EMOTIONS
 from fer_space.models import FERClassifier, load_model
 from fer_space.models.base import CONFIG_NAME
 
+from .checkpoint import update_json
 from .data import load_faces
 from .evaluate import canonical_probs, input_batches
 from .metrics import classification_metrics
@@ -79,15 +79,8 @@ def quantize_model(model: FERClassifier, data: str, split: str = "PublicTest", f
 
 def write(folder: Path, model: FERClassifier, result: dict) -> None:
     """Store the ranges and record in ``config.json`` and the scores in ``metrics.json``."""
-    config = json.loads((folder / CONFIG_NAME).read_text())
-    config["int8"] = model.int8
-    metrics_path = folder / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    metrics["int8"] = result
-    for path, content in ((folder / CONFIG_NAME, config), (metrics_path, metrics)):
-        tmp = path.with_suffix(".json.part")  # each file whole or not at all
-        tmp.write_text(json.dumps(content, indent=2))
-        os.replace(tmp, path)
+    update_json(folder / CONFIG_NAME, int8=model.int8)
+    update_json(folder / "metrics.json", int8=result)
 
 
 def main(argv: list[str] | None = None) -> int:
