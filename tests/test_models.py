@@ -18,8 +18,8 @@ PARAMS = {
     "swin_nano": 568_419,
     "swin_se_resnet": 52_493_297,
     "swin_se_resnet_nano": 1_856_747,
-    "swin_se_resnet_small": 14_078_591,
-    "swin_small": 2_742_959,
+    "swin_se_resnet_small": 14_096_991,
+    "swin_small": 2_766_735,
     "swin_t": 27_524_737,
 }
 
@@ -44,6 +44,25 @@ def test_swin_se_resnet_has_the_seed_blocks():
     model = create_model("swin_se_resnet_nano")
     assert model.split_conv.conv.conv.groups == 4
     assert model.swin.num_features * 3 * 3 + model.resnet.num_features == model.num_features
+
+
+def test_a_conv_stem_gives_the_patch_grid_of_a_linear_one():
+    swin = {"embed_dim": 32, "depths": [2, 2], "num_heads": [2, 4], "patch_size": 4, "window_size": 6}
+    conv = create_model("swin_nano", swin={**swin, "stem": "conv"})
+    linear = create_model("swin_nano", swin=swin)
+    assert conv.swin.patch_embed.grid_size == linear.swin.patch_embed.grid_size == (12, 12)
+    strides = [m.stride for m in conv.swin.patch_embed.proj.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert strides == [(2, 2), (2, 2), (1, 1)]
+    with torch.no_grad():
+        maps = [m.swin.forward_features(dummy_input(m, 2)) for m in (conv, linear)]
+    assert maps[0].shape == maps[1].shape == (2, 6, 6, 64)
+
+
+def test_a_bad_stem_is_refused():
+    with pytest.raises(ValueError, match="power of 2"):
+        create_model("swin_small", swin={"patch_size": 3, "window_size": 4, "stem": "conv"})
+    with pytest.raises(ValueError, match="stem must be one of"):
+        create_model("swin_small", swin={"stem": "vit"})
 
 
 @pytest.mark.parametrize("name", ["compact_cnn", "swin_se_resnet_nano"])

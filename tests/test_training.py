@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -520,12 +521,14 @@ def test_a_hybrid_starts_from_its_branches_trained_alone(fer_csv, tmp_path):
     assert train(cfg, resume=True, epochs=2)["epochs_run"] == 2
 
 
-def test_init_branch_on_the_command_line_replaces_the_config_s_branch():
+def test_init_branch_on_the_command_line_replaces_the_config_s_branch(tmp_path):
     from training.train import parse_args
 
-    config = "training/configs/swin_se_resnet_small_from_resnet_cpu.yaml"
-    cfg, _ = parse_args(["--config", config, "--init-branch", "resnet=runs/other/best", "--init-branch", "swin=s"])
+    config = tmp_path / "hybrid.yaml"
+    shipped = Path("training/configs/swin_se_resnet_small_from_branches_cpu.yaml").read_text()
+    config.write_text(shipped + "init_branches:\n  resnet: runs/resnet_small_fer2013/best\n")
+    cfg, _ = parse_args(["--config", str(config), "--init-branch", "resnet=runs/other/best", "--init-branch", "swin=s"])
     assert cfg.init_branches == {"resnet": "runs/other/best", "swin": "s"}
-    assert parse_args(["--config", config])[0].init_branches == {"resnet": "runs/resnet_small_fer2013/best"}
+    assert parse_args(["--config", str(config)])[0].init_branches == {"resnet": "runs/resnet_small_fer2013/best"}
     with pytest.raises(SystemExit):
-        parse_args(["--config", config, "--init-branch", "resnet"])
+        parse_args(["--config", str(config), "--init-branch", "resnet"])

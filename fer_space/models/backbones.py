@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import timm
 import torch
+from timm.layers import ConvNormAct, PatchEmbed
 from timm.models.resnet import BasicBlock, Bottleneck, ResNet
 from timm.models.swin_transformer import SwinTransformer
 from torch import nn
@@ -12,7 +16,12 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck}
 
 # Branch shapes. The defaults are the standard shapes that have ImageNet weights in timm; a model's
 # ``swin``/``resnet`` config overrides any of these keys.
-SWIN_T = {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "patch_size": 4, "window_size": 7}
+# ``stem``: "patch" is Swin's linear patch embedding (one patch_size x patch_size conv, the shape of the
+# ImageNet weights); "conv" replaces it with stride-2 3x3 convolutions ("early convolutions", Xiao et
+# al. 2021), which a Swin trained from scratch on small data needs to leave the majority class early.
+SWIN_T = {"embed_dim": 96, "depths": [2, 2, 6, 2], "num_heads": [3, 6, 12, 24], "patch_size": 4, "window_size": 7,
+          "stem": "patch"}
+SWIN_STEMS = ("patch", "conv")
 # ``stem_stride``: 4 is timm's stem (7x7 conv stride 2 + max pool); 2 drops the max pool and 1 also
 # the conv's stride, for small inputs such as 48 px faces.
 RESNET50 = {"block": "bottleneck", "layers": [3, 4, 6, 3], "channels": [64, 128, 256, 512], "stem_width": 64,
@@ -28,12 +37,31 @@ def branch_config(defaults: dict, overrides: dict | None) -> dict:
     return {**defaults, **(overrides or {})}
 
 
+class ConvPatchEmbed(PatchEmbed):
+    """timm's patch embedding with a convolutional stem: log2(patch_size) stride-2 3x3 ConvNormAct layers
+    (half the width, then the full width) and a 1x1 projection, the same grid as the linear one."""
+
+    def __init__(self, *, patch_size: int, in_chans: int, embed_dim: int, **kwargs) -> None:
+        super().__init__(patch_size=patch_size, in_chans=in_chans, embed_dim=embed_dim, **kwargs)
+        steps = math.log2(patch_size)
+        if patch_size < 2 or not steps.is_integer():
+            raise ValueError(f"a conv stem needs a patch_size that is a power of 2, got {patch_size}")
+        widths = [in_chans] + [embed_dim // 2] * (int(steps) - 1) + [embed_dim]
+        self.proj = nn.Sequential(
+            *(ConvNormAct(a, b, 3, stride=2, act_layer=nn.GELU) for a, b in itertools.pairwise(widths)),
+            nn.Conv2d(embed_dim, embed_dim, 1),
+        )
+
+
 def swin_backbone(swin: dict, *, img_size: int, in_chans: int, drop_path_rate: float) -> SwinTransformer:
     """A timm Swin Transformer without head (``swin``: SWIN_T keys); ``forward_features`` gives NHWC."""
+    if swin["stem"] not in SWIN_STEMS:
+        raise ValueError(f"swin stem must be one of {SWIN_STEMS}, got {swin['stem']!r}")
     return SwinTransformer(
         img_size=img_size, patch_size=swin["patch_size"], in_chans=in_chans, num_classes=0,
         embed_dim=swin["embed_dim"], depths=tuple(swin["depths"]), num_heads=tuple(swin["num_heads"]),
         window_size=swin["window_size"], drop_path_rate=drop_path_rate,
+        embed_layer=ConvPatchEmbed if swin["stem"] == "conv" else PatchEmbed,
     )
 
 
