@@ -117,8 +117,8 @@ def write(folder: Path, result: dict, before: np.ndarray, after: np.ndarray, lab
     plot_reliability(before, after, labels, folder / "reliability.png", BINS)
     update_json(folder / CONFIG_NAME,
                 calibration=Calibration(result["temperature"], result["unsure_below"]).to_dict())
-    update_json(folder / "metrics.json", calibration={"split": split, **result})
-    if (folder / "README.md").exists() and "per_class" in json.loads((folder / "metrics.json").read_text()):
+    metrics = update_json(folder / "metrics.json", calibration={"split": split, **result})
+    if (folder / "README.md").exists() and "per_class" in metrics:
         from fer_space.sources import SHIPPED_NAMES, shipped_source
 
         source = shipped_source(folder)

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import safetensors.torch
 import torch
@@ -18,37 +18,38 @@ from fer_space.models import FERClassifier
 from fer_space.models.base import WEIGHTS_NAME, quantize_int8
 
 
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """A temp file in ``path``'s folder to write; fsynced and renamed over ``path`` when the block ends,
+    removed if it fails."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def save_state(state: dict[str, Any], path: str | Path) -> None:
-    """``torch.save`` to a temp file in the same folder, fsync, then rename over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``torch.save`` to ``path`` atomically (:func:`atomic_file`)."""
+    with atomic_file(path) as f:
+        torch.save(state, f)
 
 
-def update_json(path: str | Path, **entries: Any) -> None:
-    """Set ``entries`` in the JSON object at ``path`` (an empty one if missing), written whole: a temp
-    file in the same folder, fsync, then rename over ``path``."""
+def update_json(path: str | Path, **entries: Any) -> dict[str, Any]:
+    """Set ``entries`` in the JSON object at ``path`` (an empty one if missing), written whole
+    (:func:`atomic_file`, readable by all); returns the object written."""
     path = Path(path)
-    content = json.loads(path.read_text()) if path.exists() else {}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump({**content, **entries}, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    content = {**(json.loads(path.read_text()) if path.exists() else {}), **entries}
+    with atomic_file(path, "w") as f:
+        os.fchmod(f.fileno(), 0o644)
+        json.dump(content, f, indent=2)
+    return content
 
 
 def load_state(path: str | Path) -> dict[str, Any]:
