@@ -1,6 +1,6 @@
-"""Hugging Face Space entry point: build the UI from fer_space.ui and launch it."""
+"""Hugging Face Space entry point: build the app (fer_space.app) and serve it."""
 
-from fer_space.ui import build_demo, launch
+from fer_space.app import build_demo, launch
 
 demo = build_demo()
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_space.catalog import DEFAULT_NAME, LIVE_NAME
+from fer_space.app.catalog import DEFAULT_NAME, LIVE_NAME
 from fer_space.images import load_image
 
 from .pipeline import EXAMPLES, pct, serve_app

@@ -4,7 +4,7 @@ Gradio serves requests from a thread pool. This runs 1, 2 and 4 client threads, 
 ``Predictor.predict`` on a photo in a loop for ``--seconds``, under three settings, each in a fresh
 process:
 
-- ``gate``: the process-wide inference gate on (``fer_space.compute``), 2 threads per call (shipped);
+- ``gate``: the process-wide inference gate on (``fer_space.runtime.lock``), 2 threads per call (shipped);
 - ``free``: gate off, 2 threads per call: concurrent calls oversubscribe the cores;
 - ``single``: gate off, 1 thread per call: concurrent calls share the cores, one alone uses one.
 
@@ -31,8 +31,8 @@ def run_setting(setting: str, model: str, photo: str, seconds: float) -> dict:
     import torch
 
     from fer_space import Predictor
-    from fer_space.compute import INFERENCE
     from fer_space.images import load_image
+    from fer_space.runtime.lock import INFERENCE
 
     gate, threads = SETTINGS[setting]
     torch.set_num_threads(threads)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_space.catalog import DEFAULT_NAME, Entry, ModelCatalog
+from fer_space.app.catalog import DEFAULT_NAME, Entry, ModelCatalog
+from fer_space.app.handlers import stream_frame
 from fer_space.images import load_image
 from fer_space.stream import stream_detector
-from fer_space.ui import stream_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 

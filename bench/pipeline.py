@@ -26,11 +26,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from fer_space import Predictor
-from fer_space.backends import make_runner
 from fer_space.images import load_image
 from fer_space.models import create_model
 from fer_space.models.base import count_params, dummy_input
 from fer_space.render import annotate
+from fer_space.runtime.backends import make_runner
 from fer_space.sources import LIVE_SOURCE, SHIPPED_NAMES
 from fer_space.stream import StreamSession, stream_detector
 

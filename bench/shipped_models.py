@@ -17,8 +17,8 @@ import sys
 import torch
 
 from fer_space import Predictor
-from fer_space.backends import make_runner
 from fer_space.models.base import count_params, dummy_input
+from fer_space.runtime.backends import make_runner
 from fer_space.sources import shipped_dir, shipped_models
 
 from .pipeline import model_flops, pct, timed

@@ -1,5 +1,5 @@
-"""Command line: ``python -m fer_space predict IMAGE [IMAGE ...] [--model SOURCE] [--json] [--save DIR]``
-and ``python -m fer_space models``."""
+"""Command line (``fer-space`` or ``python -m fer_space``): ``predict IMAGE [IMAGE ...] [--model SOURCE]
+[--json] [--save DIR]``, ``compare IMAGE [--models SOURCE ...] [--json]`` and ``models``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import cv2
 
-from .backends import BACKENDS
 from .errors import FERError
 from .models import list_models
+from .report import image_record, model_record
+from .runtime.backends import BACKENDS
 from .sources import SHIPPED_NAMES, shipped_dir, shipped_models
 
 
@@ -28,8 +29,6 @@ def _predict(args: argparse.Namespace) -> int:
         return 2
     if predictor.source.note:
         print(f"warning: {predictor.source.describe()}", file=sys.stderr)
-    model_info = {"name": predictor.model.architecture, "source": predictor.source.describe(),
-                  "backend": predictor.backend}
     for folder in (args.save, args.explain):
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
@@ -43,11 +42,7 @@ def _predict(args: argparse.Namespace) -> int:
             continue
         heat_maps = _write_heat_maps(predictor, prediction, Path(args.explain), image) if args.explain else []
         if args.json:
-            faces = [f.to_dict() for f in prediction.faces]
-            for face, maps in zip(faces, heat_maps, strict=False):
-                face["heat_maps"] = maps
-            record = {"image": str(image), "model": model_info, "faces": faces, "timing_ms": prediction.timing_ms}
-            print(json.dumps(record), flush=True)
+            print(json.dumps(image_record(str(image), predictor, prediction, heat_maps or None)), flush=True)
         else:
             print(f"{image}: {len(prediction.faces)} face(s) [{predictor.model_name}]")
             for i, f in enumerate(prediction.faces):
@@ -57,6 +52,35 @@ def _predict(args: argparse.Namespace) -> int:
             target = Path(args.save) / f"{Path(str(image)).stem}_annotated.jpg"
             cv2.imwrite(str(target), cv2.cvtColor(annotate(prediction.image, prediction.faces), cv2.COLOR_RGB2BGR))
     return 1 if failures else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare, long_rows, published_accuracy
+    from .faces import PHOTO_DETECTOR, FaceDetector
+    from .images import load_image
+    from .predictor import Predictor, pick_device
+
+    device = pick_device(args.device)
+    detector = FaceDetector(**PHOTO_DETECTOR, device=device)
+    try:
+        rgb = load_image(args.image)
+        predictors = {source: Predictor.from_pretrained(source, device=str(device), detector=detector)
+                      for source in args.models or list(SHIPPED_NAMES)}
+    except (FERError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    faces = detector.detect(rgb)
+    answers = compare(rgb, faces, predictors)
+    if args.json:
+        models = [{"source": a.name, **model_record(a.predictor), "validation": published_accuracy(a.predictor),
+                   "ms_per_face": round(a.ms_per_face, 1)} for a in answers]
+        print(json.dumps({"image": str(args.image), "faces": len(faces), "models": models, "rows": long_rows(answers)}))
+        return 0
+    print(f"{args.image}: {len(faces)} face(s)")
+    for a in answers:
+        print(f"  {a.name:32s} {published_accuracy(a.predictor):10s} {a.ms_per_face:6.1f} ms/face  "
+              + "  ".join(f"#{i + 1} {c}" for i, c in enumerate(a.captions)))
+    return 0
 
 
 def _write_heat_maps(predictor, prediction, folder: Path, image) -> list[dict[str, str]]:
@@ -89,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", metavar="DIR", help="write annotated copies here")
     p.add_argument("--no-align", action="store_true", help="do not rotate faces to level the eyes")
     p.add_argument("--explain", metavar="DIR", help="write Grad-CAM heat maps of each face here (slower)")
+    c = sub.add_parser("compare", help="several models on the same faces of one image")
+    c.add_argument("image", help="an image file")
+    c.add_argument("--models", nargs="+", metavar="SOURCE", help="model sources (default: the app's models)")
+    c.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    c.add_argument("--json", action="store_true", help="one JSON object: each model and each face's answer")
     sub.add_parser("models", help="list the trained models shipped with the package and the architectures")
     args = parser.parse_args(argv)
     if args.command == "models":
@@ -100,4 +129,4 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {source:30s} {SHIPPED_NAMES.get(source, '(not offered in the app)'):38s} {figure}")
         print("architectures (create_model, untrained):\n  " + "\n  ".join(list_models()))
         return 0
-    return _predict(args)
+    return _compare(args) if args.command == "compare" else _predict(args)

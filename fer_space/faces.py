@@ -3,7 +3,8 @@
 ``FaceDetector.detect(rgb)`` -> ``list[Face]`` (box clipped to the image, score, 5 landmarks:
 left eye, right eye, nose, mouth left, mouth right as seen in the image).
 ``crop_face(rgb, face, margin, align)`` -> a square RGB crop, optionally rotated so the eyes are
-level. Nothing else in the project touches MTCNN.
+level; ``box_region(crop, margin)`` -> the face box inside such a crop. Nothing else in the project
+touches MTCNN.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from facenet_pytorch import MTCNN
 
-from .compute import INFERENCE
+from .runtime.lock import INFERENCE
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
 
@@ -119,3 +120,11 @@ def crop_face(
     matrix[:, 2] += (out / 2 - cx, out / 2 - cy)
     return cv2.warpAffine(rgb, matrix, (out, out), flags=cv2.INTER_AREA if out < side else cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
+
+
+def box_region(crop: np.ndarray, margin: float) -> np.ndarray:
+    """The face box's square inside a ``crop_face`` crop made with ``margin`` (its central part)."""
+    side = crop.shape[0]
+    inner = max(1, round(side / (1 + 2 * margin)))
+    start = (side - inner) // 2
+    return crop[start:start + inner, start:start + inner]

@@ -14,15 +14,15 @@ import numpy as np
 import torch
 
 from . import quality
-from .backends import make_runner
-from .calibration import caption
-from .compute import INFERENCE
+from .confidence import caption
 from .explain import gradcam
 from .faces import PHOTO_DETECTOR, Face, FaceDetector, crop_face
 from .images import load_image
 from .labels import EMOTIONS, canonical_order
 from .models import FERClassifier
 from .preprocess import eval_transform
+from .runtime.backends import make_runner
+from .runtime.lock import INFERENCE
 from .sources import ModelSource, resolve_and_load
 
 
@@ -45,20 +45,6 @@ class FaceResult:
     def caption(self) -> str:
         """``happy 87%``, or ``unsure: sad / neutral`` when the model is unsure."""
         return caption(np.array(list(self.probabilities.values())), self.unsure)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The CLI/API JSON schema of a face."""
-        return {
-            "box": [round(v, 1) for v in self.box],
-            "detection_score": round(self.detection_score, 4),
-            "label": self.label,
-            "confidence": round(self.confidence, 4),
-            "unsure": self.unsure,
-            "caption": self.caption,
-            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
-            "warnings": self.warnings,
-            "quality": self.quality,
-        }
 
 
 @dataclass
@@ -159,12 +145,13 @@ class Predictor:
             maps = gradcam(self.model, batch)
         return [{name: heat[i] for name, heat in maps.items()} for i in range(len(crops))]
 
-    def results(self, faces: list[Face], probs: np.ndarray, rgb: np.ndarray | None = None) -> list[FaceResult]:
-        """Pair detections with their probabilities; with ``rgb``, also measure each face's quality."""
+    def results(self, faces: list[Face], probs: np.ndarray, crops: list[np.ndarray] | None = None) -> list[FaceResult]:
+        """Pair detections with their probabilities; with the ``crops`` the model read, also measure
+        each face's quality on them."""
         out = []
-        for face, p in zip(faces, probs, strict=False):
+        for i, (face, p) in enumerate(zip(faces, probs, strict=False)):
             best = int(p.argmax())
-            measures = quality.measure(rgb, face) if rgb is not None else {}
+            measures = quality.measure(face, crops[i], self.model.crop_margin) if crops is not None else {}
             out.append(FaceResult(
                 box=face.box,
                 detection_score=face.score,
@@ -188,7 +175,7 @@ class Predictor:
         crops = self.crops(rgb, faces, align)
         probs = self.classify_faces(crops)
         t3 = time.perf_counter()
-        results = self.results(faces, probs, rgb)
+        results = self.results(faces, probs, crops)
         timing = {"decode": (t1 - t0) * 1e3, "detect": (t2 - t1) * 1e3, "classify": (t3 - t2) * 1e3,
                   "total": (time.perf_counter() - t0) * 1e3}
         return Prediction(results, rgb, crops, {k: round(v, 1) for k, v in timing.items()})

@@ -4,7 +4,7 @@ Each measure is taken on what a classifier reads: the face box, eyes levelled, a
 image (the size of FER2013's faces), except the size itself (the box's shorter side in the photo's
 pixels) and the head turn (from MTCNN's five landmarks). The thresholds were measured on FER2013
 PublicTest with the Compact CNN (68.5% on all 3,589 faces): each marks where the faces beyond it are
-read right at least 10 points less often (``python -m training.quality --model embedded:compact_cnn
+read right at least 10 points less often (``python -m training.quality_thresholds --model embedded:compact_cnn
 --data ../shared/data/fer2013/fer2013.csv.gz``; the README's "Trustworthy output" has the table).
 Bright faces and turned heads (up to the 50 degrees measured) showed no such drop there, so they are
 measured and reported but not warned about.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .faces import Face, crop_face
+from .faces import Face, box_region
 
 SIDE = 48  # measures are taken on a 48x48 grey face, as FER2013's faces are stored
 
@@ -36,10 +36,10 @@ class Thresholds:
 THRESHOLDS = Thresholds()
 
 
-def grey_face(rgb: np.ndarray, face: Face) -> np.ndarray:
-    """The face box (eyes levelled) as a 48x48 grey uint8 image."""
-    crop = crop_face(rgb, face, margin=0.0, align=True)
-    return cv2.resize(cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+def grey_face(crop: np.ndarray, margin: float) -> np.ndarray:
+    """The face box of a classifier's crop (made with ``margin``) as a 48x48 grey uint8 image."""
+    box = np.ascontiguousarray(box_region(crop, margin))
+    return cv2.resize(cv2.cvtColor(box, cv2.COLOR_RGB2GRAY), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
 
 
 def image_measures(grey: np.ndarray) -> dict[str, float]:
@@ -65,9 +65,9 @@ def yaw_degrees(landmarks: np.ndarray) -> float:
     return math.degrees(math.asin(max(-1.0, min(1.0, offset))))
 
 
-def measure(rgb: np.ndarray, face: Face) -> dict[str, float]:
-    """All measures of one detected face."""
-    values = {"face_px": float(min(face.width, face.height)), **image_measures(grey_face(rgb, face))}
+def measure(face: Face, crop: np.ndarray, margin: float) -> dict[str, float]:
+    """All measures of one detected face, taken on the crop its classifier read (made with ``margin``)."""
+    values = {"face_px": float(min(face.width, face.height)), **image_measures(grey_face(crop, margin))}
     if face.landmarks is not None:
         values["yaw_deg"] = yaw_degrees(face.landmarks)
     return {k: round(v, 3) for k, v in values.items()}

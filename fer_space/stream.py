@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .calibration import caption
+from .confidence import caption
 from .faces import Box, Face, FaceDetector
 from .labels import EMOTIONS
 from .predictor import Predictor

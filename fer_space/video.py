@@ -10,11 +10,9 @@ from pathlib import Path
 import cv2
 
 from .errors import VideoError
-from .labels import EMOTIONS
 from .predictor import Predictor
+from .report import VIDEO_FIELDS, track_row
 from .stream import StreamSession
-
-CSV_FIELDS = ["frame", "time_s", "track_id", "label", "confidence", "unsure", "x1", "y1", "x2", "y2", *EMOTIONS]
 
 
 @dataclass
@@ -75,10 +73,7 @@ def process_video(
                                              (rgb.shape[1], rgb.shape[0]))
                 writer.write(cv2.cvtColor(result.annotated, cv2.COLOR_RGB2BGR))
                 for t, unsure in zip(result.tracks, result.unsure, strict=True):
-                    rows.append({"frame": index, "time_s": round(index / fps, 3), "track_id": t.track_id,
-                                 "label": t.label, "confidence": round(t.confidence, 4), "unsure": unsure,
-                                 **dict(zip(("x1", "y1", "x2", "y2"), (round(v, 1) for v in t.box), strict=True)),
-                                 **{e: round(float(p), 4) for e, p in zip(EMOTIONS, t.probs, strict=True)}})
+                    rows.append(track_row(index, index / fps, t.track_id, t.box, t.probs, unsure))
                 kept += 1
                 if progress and total:
                     progress(min(1.0, index / min(total, limit)))
@@ -90,7 +85,7 @@ def process_video(
     if kept == 0:
         raise VideoError(f"{Path(path).name} has no frames we can decode")
     with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w = csv.DictWriter(f, fieldnames=VIDEO_FIELDS)
         w.writeheader()
         w.writerows(rows)
     return VideoResult(video_path, csv_path, rows, kept, index / fps, truncated)

@@ -16,8 +16,8 @@ import torch
 from gradio_client import Client, handle_file
 
 from fer_space import EMOTIONS
-from fer_space.catalog import DEFAULT_NAME as DEFAULT
-from fer_space.catalog import LIVE_NAME, default_entries
+from fer_space.app.catalog import DEFAULT_NAME as DEFAULT
+from fer_space.app.catalog import LIVE_NAME, default_entries
 from fer_space.models import create_model
 from fer_space.sources import EMBEDDED_DIR
 

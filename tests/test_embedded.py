@@ -5,7 +5,7 @@ import json
 import pytest
 
 from fer_space import Predictor
-from fer_space.catalog import DEFAULT_NAME, default_entries
+from fer_space.app.catalog import DEFAULT_NAME, default_entries
 from fer_space.errors import ModelLoadError
 from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, shipped_dir, shipped_models
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_space.faces import Face, FaceDetector, crop_face
+from fer_space.faces import Face, FaceDetector, box_region, crop_face
 from fer_space.images import load_image
 
 
@@ -78,3 +78,13 @@ def test_alignment_levels_the_eyes(detector, examples):
     again = detector.detect(np.ascontiguousarray(aligned))
     (lx, ly), (rx, ry) = again[0].landmarks[:2]
     assert abs(np.degrees(np.arctan2(ry - ly, rx - lx))) < 5
+
+
+def test_box_region_is_the_face_box_inside_the_crop():
+    rgb = np.zeros((200, 200, 3), np.uint8)
+    rgb[60:140, 50:130] = 255  # the face box, 80 px
+    face = Face((50.0, 60.0, 130.0, 140.0), 0.99)
+    crop = crop_face(rgb, face, margin=0.25, align=False)
+    region = box_region(crop, 0.25)
+    assert crop.shape[0] == 120 and region.shape[:2] == (80, 80)
+    assert region.min() == 255 and crop[:20].max() == 0  # all face, and the margin is outside it

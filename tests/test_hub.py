@@ -56,7 +56,7 @@ def test_env_repo_falls_back_to_embedded_only_when_one_exists(hub, monkeypatch):
 
 
 def test_catalog_prefers_the_configured_hub_model_and_falls_back(hub, monkeypatch):
-    from fer_space.catalog import DEFAULT_NAME, ModelCatalog, default_entries
+    from fer_space.app.catalog import DEFAULT_NAME, ModelCatalog, default_entries
     from fer_space.sources import EMBEDDED_DIR
 
     if not (EMBEDDED_DIR / "model.safetensors").exists():

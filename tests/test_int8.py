@@ -78,7 +78,7 @@ def test_a_graph_that_does_not_reproduce_its_record_falls_back_to_float32(quanti
     config = json.loads((folder / "config.json").read_text())
     config["int8"]["check"][0] = list(reversed(config["int8"]["check"][0]))
     (folder / "config.json").write_text(json.dumps(config))
-    with caplog.at_level(logging.WARNING, logger="fer_space.backends"):
+    with caplog.at_level(logging.WARNING, logger="fer_space.runtime.backends"):
         assert Predictor.from_pretrained(str(folder), device="cpu").backend == "onnxruntime"
     assert "differs from its recorded output" in caplog.text
     with pytest.raises(RuntimeError, match="recorded output"):
@@ -124,7 +124,7 @@ def test_every_shipped_model_with_ranges_runs_in_int8_at_a_measured_small_cost(s
 
 
 def test_the_app_shows_the_scores_of_the_model_as_it_runs():
-    from fer_space.ui import _metrics_line
+    from fer_space.app.handlers import metrics_line
 
     fast = Predictor.from_pretrained("embedded:compact_cnn", device="cpu")
     exact = Predictor.from_pretrained("embedded:compact_cnn", device="cpu", backend="onnx")
@@ -132,5 +132,5 @@ def test_the_app_shows_the_scores_of_the_model_as_it_runs():
                      for k in ("int8", "float32"))
     assert fast.metrics["accuracy"] == int8["accuracy"] and exact.metrics["accuracy"] == pytest.approx(
         float32["accuracy"], abs=1e-4)
-    assert _metrics_line(fast).endswith("run in int8") and f"{int8['accuracy']:.1%}" in _metrics_line(fast)
-    assert "int8" not in _metrics_line(exact)
+    assert metrics_line(fast).endswith("run in int8") and f"{int8['accuracy']:.1%}" in metrics_line(fast)
+    assert "int8" not in metrics_line(exact)

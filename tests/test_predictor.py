@@ -67,8 +67,8 @@ def test_onnx_runtime_matches_pytorch(compact_dir, examples):
 def test_the_onnx_export_is_cached_per_weights_and_a_damaged_file_is_replaced(tmp_path, monkeypatch):
     import torch
 
-    from fer_space.backends import OnnxRunner, cache_dir
     from fer_space.models import create_model
+    from fer_space.runtime.backends import OnnxRunner, cache_dir
 
     monkeypatch.setenv("FER_CACHE", str(tmp_path))
     torch.manual_seed(0)

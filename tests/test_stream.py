@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fer_space.calibration import Calibration
+from fer_space.confidence import Calibration
 from fer_space.images import load_image
 from fer_space.stream import REUSE_FRAMES, StreamSession, stream_detector
 from fer_space.tracking import FaceTracker, iou
@@ -83,8 +83,8 @@ def test_an_unsure_face_is_classified_every_frame(predictor, examples):
 
 
 def test_ui_stream_function_keeps_per_session_state(examples, compact_dir):
-    from fer_space.catalog import Entry, ModelCatalog
-    from fer_space.ui import stream_frame
+    from fer_space.app.catalog import Entry, ModelCatalog
+    from fer_space.app.handlers import stream_frame
 
     catalog = ModelCatalog([Entry("test model", str(compact_dir))], device="cpu")
     detector = stream_detector()

@@ -384,8 +384,8 @@ def test_branch_ablation_agrees_with_evaluation_and_ablates_the_right_branch(fer
 
 
 def test_ensemble_of_runs_is_measured_and_ships_like_a_run(fer_csv, tmp_path):
+    from training.build_ensemble import main as ensemble_main
     from training.embed import embed
-    from training.ensemble import main as ensemble_main
     from training.evaluate import evaluate_arrays
 
     runs = [tmp_path / "a", tmp_path / "b"]

@@ -9,13 +9,14 @@ import pytest
 import torch
 
 from fer_space import Predictor
-from fer_space.calibration import Calibration, caption
+from fer_space.confidence import Calibration, caption
 from fer_space.faces import Face
 from fer_space.images import load_image
 from fer_space.labels import EMOTIONS
 from fer_space.models import create_model, load_model
 from fer_space.quality import THRESHOLDS, measure, warnings, yaw_degrees
 from fer_space.render import NEUTRAL_BOX, annotate
+from fer_space.report import face_record
 from fer_space.sources import shipped_dir, shipped_models
 from training.calibrate import (
     calibrate_folder,
@@ -80,7 +81,7 @@ def test_calibration_is_stored_loaded_and_applied(compact, examples, tmp_path):
     face = softened.predict(rgb)[0]
     assert face.label == plain_face.label and face.confidence < plain_face.confidence  # T > 1 softens
     assert face.unsure and face.caption.startswith("unsure: ") and face.caption.count(" / ") == 1
-    assert face.to_dict()["unsure"] is True and face.caption.split()[1] == face.label
+    assert face_record(face)["unsure"] is True and face.caption.split()[1] == face.label
     box = [round(v) for v in face.box]
     assert tuple(annotate(rgb, [face])[box[1], box[0] + 3]) == NEUTRAL_BOX  # an unsure face is boxed white
 
@@ -127,7 +128,7 @@ def test_quality_warnings_on_real_photos(compact, examples):
     small = compact.predict(cv2.resize(rgb, None, fx=0.3, fy=0.3, interpolation=cv2.INTER_AREA))  # a 25 px face
     assert small and small[0].quality["face_px"] < THRESHOLDS.min_face_px
     assert any(w.startswith(f"face is small ({small[0].quality['face_px']:.0f} px)") for w in small[0].warnings)
-    assert face.to_dict()["quality"]["sharpness"] > blurred[0].quality["sharpness"]
+    assert face_record(face)["quality"]["sharpness"] > blurred[0].quality["sharpness"]
 
 
 def test_head_turn_from_landmarks_is_measured():
@@ -135,7 +136,7 @@ def test_head_turn_from_landmarks_is_measured():
     frontal = np.array([*eyes, [60.0, 70.0], [45.0, 90.0], [75.0, 90.0]])
     turned = np.array([*eyes, [78.0, 70.0], [60.0, 90.0], [85.0, 90.0]])
     assert abs(yaw_degrees(frontal)) < 1 and yaw_degrees(turned) > 50 and yaw_degrees(turned[[1, 0, 2]]) < -50
-    values = measure(np.full((200, 200, 3), 128, np.uint8), Face((40, 30, 100, 110), 0.99, turned))
+    values = measure(Face((40, 30, 100, 110), 0.99, turned), np.full((92, 92, 3), 128, np.uint8), margin=0.15)
     assert values["yaw_deg"] > 50 and values["face_px"] == 60
     assert warnings(values) == ["face is blurred: expression may be misread"]  # a flat grey face, not turned
     assert "face is over- or underexposed (50% of it clipped): expression may be misread" in warnings(

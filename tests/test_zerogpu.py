@@ -5,11 +5,11 @@ import types
 
 import pytest
 
-from fer_space.catalog import DEFAULT_NAME, Entry, ModelCatalog
+from fer_space.app import build_demo
+from fer_space.app.catalog import DEFAULT_NAME, Entry, ModelCatalog
+from fer_space.app.zerogpu import on_gpu, zerogpu_module
 from fer_space.images import load_image
 from fer_space.sources import EMBEDDED, EMBEDDED_DIR
-from fer_space.ui import build_demo
-from fer_space.zerogpu import on_gpu, zerogpu_module
 
 pytestmark = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(), reason="no embedded model")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_space.calibration import Calibration
+from fer_space.confidence import Calibration
 from fer_space.models import FERClassifier, load_model
 from fer_space.models.base import CONFIG_NAME
 

@@ -28,11 +28,18 @@ class TrainConfig:
     val_split: str = "PublicTest"
     label_map: dict[str, str | None] | None = None  # class folder -> emotion, None drops (e.g. contempt)
     ferplus_votes: str | None = None  # fer2013new.csv: train on FER+ soft labels
+    ferplus_weight: float = 1.0  # share of the FER+ votes in a face's own target; the rest is its label
     teacher: str | None = None  # model source to distil: targets mix its probabilities with the labels
     teacher_weight: float = 0.7  # share of the teacher's probabilities in the targets
+    # the teacher reads each augmented batch as the student sees it (consistent teaching) instead of its
+    # cached probabilities of the clean face; it must take the student's input (size, channels, mean, std)
+    teacher_online: bool = False
     drop_leaks: bool = False  # drop training faces identical to a validation/test face
     limit: int | None = None  # use only this many training faces (quick runs)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # curriculum: every augmentation but the mirror grows linearly from none at the first epoch to
+    # ``augment`` at this epoch (0: full strength from the start)
+    augment_ramp_epochs: float = 0.0
     # optimisation
     epochs: int = 60
     batch_size: int = 64

@@ -4,6 +4,7 @@ A teacher is any model source (a run's ``best/`` folder, a shipped ensemble, a H
 ``embedded:`` name). It reads every training face once, unaugmented and mirrored, before training;
 the target of a face is ``weight`` x the teacher's probabilities + (1 - ``weight``) x its own label
 (one-hot, or FER+ soft label). The targets are cached beside the run so a resume does not pay again.
+An ``OnlineTeacher`` instead reads each augmented batch as the student sees it (consistent teaching).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_space.backends import make_runner
-from fer_space.labels import EMOTIONS
+from fer_space.labels import EMOTIONS, canonical_order
+from fer_space.models import FERClassifier
+from fer_space.runtime.backends import make_runner
 from fer_space.sources import resolve_and_load
 
 from .data import FaceArrays
@@ -30,6 +32,33 @@ def teacher_probs(source: str, faces: FaceArrays, device: torch.device | str = "
     runner, _ = make_runner(teacher, "auto", torch.device(device))
     mirrored_inside = getattr(teacher, "flip", False)  # an Ensemble built with flip already averages
     return canonical_probs(teacher, faces.images, device=device, tta_flip=not mirrored_inside, runner=runner)
+
+
+def one_hot(own: np.ndarray) -> np.ndarray:
+    """Label indices as one-hot rows; soft labels ``(N, 7)`` pass through."""
+    return np.eye(len(EMOTIONS), dtype=np.float32)[own] if own.ndim == 1 else own
+
+
+class OnlineTeacher:
+    """A teacher that reads the student's own augmented batch. It must take the student's input
+    (size, channels, normalisation), so that one tensor feeds both."""
+
+    def __init__(self, source: str, student: FERClassifier, device: torch.device | str = "cpu") -> None:
+        model, _ = resolve_and_load(source, device=str(device))
+        differ = [k for k in ("img_size", "in_chans", "mean", "std") if getattr(model, k) != getattr(student, k)]
+        if differ:
+            raise ValueError(f"teacher {source} does not take the student's input ({', '.join(differ)} differ)")
+        self.model = model.eval().requires_grad_(False)
+        self.order = torch.as_tensor(canonical_order(model.labels), device=device)
+
+    @torch.no_grad()
+    def targets(self, images: torch.Tensor, own: torch.Tensor, weight: float) -> torch.Tensor:
+        """``weight`` x the teacher's probabilities of ``images`` + (1 - ``weight``) x ``own`` (indices
+        or soft labels), in the canonical label order."""
+        probs = self.model(images).float().softmax(1)[:, self.order]
+        if own.ndim == 1:
+            own = torch.nn.functional.one_hot(own, len(EMOTIONS)).float()
+        return weight * probs + (1.0 - weight) * own
 
 
 def distillation_targets(
@@ -51,5 +80,4 @@ def distillation_targets(
         partial.replace(cache)
         print(f"teacher {source}: read {len(faces)} training faces in {time.perf_counter() - t0:.0f} s "
               f"(agrees with the labels on {(probs.argmax(1) == faces.labels).mean():.1%})")
-    one_hot = np.eye(len(EMOTIONS), dtype=np.float32)[own] if own.ndim == 1 else own
-    return weight * probs + (1.0 - weight) * one_hot
+    return weight * probs + (1.0 - weight) * one_hot(own)

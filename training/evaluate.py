@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_space.backends import BACKENDS, make_runner
 from fer_space.labels import EMOTIONS, canonical_order
 from fer_space.models import FERClassifier
 from fer_space.preprocess import eval_transform
+from fer_space.runtime.backends import BACKENDS, make_runner
 
 from .data import FaceArrays, load_faces
 from .metrics import classification_metrics
@@ -37,7 +37,7 @@ def predict_probs(
     tta_flip: bool = False, runner: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> np.ndarray:
     """Softmax probabilities ``(N, classes)`` for uint8 faces; ``tta_flip`` averages with the mirror.
-    ``runner`` runs the model instead of PyTorch eager (e.g. ONNX Runtime, ``fer_space.backends``)."""
+    ``runner`` runs the model instead of PyTorch eager (e.g. ONNX Runtime, ``fer_space.runtime.backends``)."""
     was_training = model.training
     model.eval()
     forward = runner or model

@@ -2,7 +2,7 @@
 
 Runs the model's float ONNX graph over ``--faces`` random training faces (seed 0) and keeps each
 activation's min and max (ONNX Runtime's MinMax calibrator), quantizes the graph with them
-(``fer_space.int8``), and scores the float32 and int8 graphs on ``--split``. With ``--write`` the
+(``fer_space.runtime.int8``), and scores the float32 and int8 graphs on ``--split``. With ``--write`` the
 ranges and the int8 graph's output on a fixed input go into the folder's ``config.json`` (``"int8"``),
 which makes the app run the model in int8 on CPU, and the scores into ``metrics.json`` (``"int8"``).
 Check the speed before shipping (``python -m bench.shipped_models`` shows both): int8 pays for
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_space import int8 as int8_graphs
-from fer_space.backends import OnnxRunner, cached_export
 from fer_space.labels import EMOTIONS
 from fer_space.models import FERClassifier, load_model
 from fer_space.models.base import CONFIG_NAME
+from fer_space.runtime import int8 as int8_graphs
+from fer_space.runtime.backends import OnnxRunner, cached_export
 
 from .checkpoint import update_json
 from .data import load_faces

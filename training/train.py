@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from timm.layers import convert_sync_batchnorm
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -38,7 +39,7 @@ from .checkpoint import load_state, save_model_dir, save_state
 from .config import TrainConfig
 from .data import FaceArrays, FaceDataset, ferplus_soft_labels, limit_faces, load_faces
 from .data.leakage import drop_leaks
-from .distill import distillation_targets
+from .distill import OnlineTeacher, distillation_targets, one_hot
 from .distributed import Ranks, ShardedBatches, join, leave, sharded_metrics
 from .plots import plot_curves
 from .transforms import train_transform
@@ -122,7 +123,8 @@ def init_branch(model: FERClassifier, branch: str, folder: str) -> None:
 def load_data(
     cfg: TrainConfig, model: FERClassifier, device: torch.device | str = "cpu"
 ) -> tuple[FaceArrays, np.ndarray, FaceArrays]:
-    """Training faces, their targets (indices, or FER+ / teacher soft labels) and validation faces."""
+    """Training faces, their targets (indices, or FER+ / teacher soft labels) and validation faces.
+    An online teacher's share is left out here: it is mixed in batch by batch."""
     faces = load_faces(cfg.data, cfg.data_format, size=max(48, model.img_size), grey=model.in_chans == 1,
                        label_map=cfg.label_map)
     if cfg.drop_leaks:
@@ -132,8 +134,11 @@ def load_data(
     if cfg.limit:
         train = limit_faces(train, cfg.limit, cfg.seed)
         val = limit_faces(val, max(200, cfg.limit // 5), cfg.seed)
-    targets = ferplus_soft_labels(train, cfg.ferplus_votes) if cfg.ferplus_votes else train.labels
-    if cfg.teacher:
+    targets = train.labels
+    if cfg.ferplus_votes:
+        votes = ferplus_soft_labels(train, cfg.ferplus_votes)
+        targets = cfg.ferplus_weight * votes + (1.0 - cfg.ferplus_weight) * one_hot(train.labels)
+    if cfg.teacher and not cfg.teacher_online:
         targets = distillation_targets(cfg.teacher, train, targets, cfg.teacher_weight,
                                        Path(cfg.output) / "teacher_probs.npz", device)
     return train, targets, val
@@ -224,6 +229,7 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
         class_weight = (counts.sum() / (len(counts) * counts)).to(device)
     criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing=cfg.label_smoothing)
     amp_dtype = autocast_dtype(cfg.precision, device)
+    online_teacher = OnlineTeacher(cfg.teacher, model, device) if cfg.teacher and cfg.teacher_online else None
     scaler = torch.amp.GradScaler(enabled=amp_dtype == torch.float16)
     forward = model
     if ranks.distributed:
@@ -255,6 +261,9 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
             loader.batch_sampler.set_epoch(epoch)
         else:
             loader.generator.manual_seed(cfg.seed * 100_003 + epoch)
+        if cfg.augment_ramp_epochs:
+            strength = min(1.0, epoch / cfg.augment_ramp_epochs)
+            loader.dataset.transform = train_transform(model, cfg.augment.scaled(strength))
         model.train()
         seen, correct, loss_sum, t0 = 0, 0, 0.0, time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", dynamic_ncols=True,
@@ -264,6 +273,8 @@ def train(cfg: TrainConfig, resume: bool = False, command: str | None = None, ep
             if cfg.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                if online_teacher is not None:
+                    target = online_teacher.targets(images, target, cfg.teacher_weight)
                 logits = forward(images)
                 loss = criterion(logits.float(), target)
             optimizer.zero_grad(set_to_none=True)
@@ -343,6 +354,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
     p.add_argument("--output", help="run folder (checkpoints, logs, best/)")
     p.add_argument("--init-branch", action="append", default=[], metavar="BRANCH=FOLDER",
                    help="start BRANCH from the trained model in FOLDER (repeatable; over the config's init_branches)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="any config field, the value read as YAML (repeatable; augment.rotation=15 for a part)")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
     p.add_argument("--push-to-hub", metavar="REPO_ID", help="push best/ to this Hub repo when done")
     p.add_argument("--private", action="store_true", help="create the Hub repo private")
@@ -360,7 +373,25 @@ def parse_args(argv: list[str] | None = None) -> tuple[TrainConfig, argparse.Nam
         if not (sep and branch and folder):
             p.error(f"--init-branch takes BRANCH=FOLDER, got {item!r}")
         overrides["init_branches"] = {**overrides.get("init_branches", cfg.init_branches), branch: folder}
-    return replace(cfg, **overrides), args
+    cfg = replace(cfg, **overrides)
+    if args.settings:
+        raw = cfg.to_dict()
+        for item in args.settings:
+            key, sep, value = item.partition("=")
+            if not (sep and key):
+                p.error(f"--set takes KEY=VALUE, got {item!r}")
+            *parents, leaf = key.split(".")
+            node = raw
+            for name in parents:
+                if not isinstance(node.get(name), dict):
+                    p.error(f"--set {key}: {name!r} is not a config section")
+                node = node[name]
+            node[leaf] = yaml.safe_load(value)
+        try:
+            cfg = TrainConfig.from_dict(raw)
+        except (TypeError, ValueError) as exc:
+            p.error(f"--set: {exc}")
+    return cfg, args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@ model's config on top of the core's eval transform."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torchvision.transforms import v2
 
@@ -22,6 +22,14 @@ class AugmentConfig:
     brightness: float = 0.3
     contrast: float = 0.3
     erasing: float = 0.25
+
+    def scaled(self, strength: float) -> AugmentConfig:
+        """Every part but the mirror at ``strength`` (0-1) times its own (the scale range shrinks to 1)."""
+        lo, hi = self.scale
+        return replace(self, rotation=self.rotation * strength, translate=self.translate * strength,
+                       scale=(1 + (lo - 1) * strength, 1 + (hi - 1) * strength),
+                       brightness=self.brightness * strength, contrast=self.contrast * strength,
+                       erasing=self.erasing * strength)
 
 
 def train_transform(model: FERClassifier, aug: AugmentConfig) -> v2.Compose:

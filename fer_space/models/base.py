@@ -20,7 +20,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from torch import nn
 
-from ..calibration import Calibration
+from ..confidence import Calibration
 from ..labels import EMOTIONS, id2label_dict, labels_from_id2label
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -140,7 +140,7 @@ class FERClassifier(
     @property
     def int8(self) -> dict[str, Any] | None:
         """The activation ranges for int8 inference on ONNX Runtime and the quantized graph's output on
-        a fixed input (``fer_space.int8``); ``None`` until measured (``training.quantize``)."""
+        a fixed input (``fer_space.runtime.int8``); ``None`` until measured (``training.quantize``)."""
         return getattr(self, "_int8", None)
 
     @int8.setter

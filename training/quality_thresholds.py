@@ -1,4 +1,4 @@
-"""Measure where face quality starts to cost accuracy: ``python -m training.quality --data CSV``.
+"""Measure where face quality starts to cost accuracy: ``python -m training.quality_thresholds --data CSV``.
 
 For every face of the validation split it takes the measures of ``fer_space.quality`` and whether
 the model read the face right, then prints, for each measure, the accuracy of the faces beyond a
@@ -70,7 +70,7 @@ def threshold(rows: list[dict], overall: float, drop: float, min_faces: int, bel
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.quality", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.quality_thresholds", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default=None, help="model source (default: the shipped default)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz)")
     p.add_argument("--split", default="PublicTest")

@@ -1,8 +1,9 @@
-"""The models the app offers, loaded lazily and shared: one Predictor per model, one detector.
+"""The models the app offers, loaded in the background and shared: one Predictor per model, one detector.
 
-A model whose weights cannot be had is reported unavailable with the reason, never run with
-random weights. Hub models are probed in background threads so an unreachable Hub (which the
-client retries for ~20 s) never blocks a request.
+A model whose weights cannot be had is reported unavailable with the reason, never run with random
+weights. Models load one after another in one background thread (the shipped default first), so ONNX
+exports never overlap and no request waits on the network: a Hub model is tried once per start, and
+only when it is configured (``FER_MODEL_REPO``, ``FER_COMPARE_REPOS``) or typed by a visitor.
 """
 
 from __future__ import annotations
@@ -10,30 +11,29 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ModelLoadError
-from .faces import PHOTO_DETECTOR, FaceDetector
-from .predictor import Predictor, pick_device
-from .sources import EMBEDDED, LIVE_SOURCE, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
+from ..errors import ModelLoadError
+from ..faces import PHOTO_DETECTOR, FaceDetector
+from ..predictor import Predictor, pick_device
+from ..sources import EMBEDDED, LIVE_SOURCE, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
 
-# The seed's full-size models and baselines (Hub repo, or a folder of that repo's name under
-# $FER_WEIGHTS_DIR, e.g. the weights a GPU run brought back); override with
-# FER_COMPARE_REPOS="Name=owner/repo,...".
+# The seed's full-size models and baselines. They are offered when a folder of the repo's name under
+# $FER_WEIGHTS_DIR holds their weights (e.g. what a GPU run brought back), or from the Hub when listed
+# in FER_COMPARE_REPOS="Name=owner/repo,..."; otherwise one plain line says they are not trained yet.
 SEED_REPOS = {
     "Swin-SE-ResNet (full, 224 px)": "fer-space/swin-se-resnet-fer2013",
     "SwinT (full, 224 px)": "fer-space/swin-t-fer2013",
     "ResNet50 (full, 224 px)": "fer-space/resnet50-fer2013",
 }
 WEIGHTS_DIR_ENV = "FER_WEIGHTS_DIR"
-NOT_TRAINED = "not trained yet: needs a GPU run, see README"
+NOT_TRAINED = ("The full-size models (Swin-SE-ResNet, SwinT and ResNet50 at 224 px) are not offered: they are not "
+               "trained yet (they need a GPU run; see the README's Training section).")
 DEFAULT_NAME = SHIPPED_NAMES[EMBEDDED]
 LIVE_NAME = SHIPPED_NAMES[LIVE_SOURCE]
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
-RETRY_AFTER_S = 300  # a model that failed to load is tried again after this long
 
 
 @dataclass
@@ -45,9 +45,7 @@ class Entry:
     revision: str | None = None
     state: str = "pending"
     reason: str = ""
-    failed_at: float = 0.0
     predictor: Predictor | None = None
-    missing_note: str = ""  # said instead of the loader's error when the weights cannot be had
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -56,20 +54,19 @@ class Entry:
         return self.source == EMBEDDED or self.source.startswith(EMBEDDED + ":")
 
 
-def seed_entry(name: str, repo_id: str) -> Entry:
-    """A full-size model: the folder ``$FER_WEIGHTS_DIR/<repo name>`` when it holds a checkpoint, else
-    the Hub repo; when neither has weights the app says plainly that it is not trained yet."""
+def seed_entries() -> list[Entry]:
+    """The full-size models whose weights are in ``$FER_WEIGHTS_DIR/<repo name>``."""
     weights_dir = os.environ.get(WEIGHTS_DIR_ENV, "").strip()
-    if weights_dir:
-        folder = Path(weights_dir).expanduser() / repo_id.rpartition("/")[2]
-        if (folder / "config.json").is_file():
-            return Entry(name, str(folder))
-    return Entry(name, repo_id, missing_note=NOT_TRAINED)
+    if not weights_dir:
+        return []
+    root = Path(weights_dir).expanduser()
+    folders = {name: root / repo_id.rpartition("/")[2] for name, repo_id in SEED_REPOS.items()}
+    return [Entry(name, str(folder)) for name, folder in folders.items() if (folder / "config.json").is_file()]
 
 
 def default_entries() -> list[Entry]:
     """The shipped models named in ``SHIPPED_NAMES`` (the embedded default first), ``$FER_MODEL_REPO``
-    if set, and the seed's full-size models."""
+    if set, the Hub models of ``$FER_COMPARE_REPOS`` and the full-size models found in ``$FER_WEIGHTS_DIR``."""
     shipped = set(shipped_models())
     entries = [Entry(name, source) for source, name in SHIPPED_NAMES.items() if source in shipped]
     repo = os.environ.get(REPO_ENV, "").strip()
@@ -79,9 +76,7 @@ def default_entries() -> list[Entry]:
     if spec:
         repos = dict(item.split("=", 1) for item in spec.split(",") if "=" in item)
         entries += [Entry(name.strip(), repo_id.strip()) for name, repo_id in repos.items()]
-    else:
-        entries += [seed_entry(name, repo_id) for name, repo_id in SEED_REPOS.items()]
-    return entries
+    return entries + [e for e in seed_entries() if e.name not in {x.name for x in entries}]
 
 
 class ModelCatalog:
@@ -100,7 +95,7 @@ class ModelCatalog:
         GPU exists only inside ``spaces.GPU`` calls)."""
         if self.device.type == "cpu":
             return self
-        entries = [Entry(e.name, e.source, e.revision, missing_note=e.missing_note) for e in self.entries.values()]
+        entries = [Entry(e.name, e.source, e.revision) for e in self.entries.values()]
         return ModelCatalog(entries, device="cpu")
 
     def names(self) -> list[str]:
@@ -117,8 +112,6 @@ class ModelCatalog:
 
     def _load(self, entry: Entry) -> None:
         with entry.lock:
-            if entry.state == "failed" and time.monotonic() - entry.failed_at > RETRY_AFTER_S:
-                entry.state = "pending"  # the Hub may be back
             if entry.state not in ("pending", "loading"):
                 return
             entry.state = "loading"
@@ -127,13 +120,19 @@ class ModelCatalog:
                 entry.predictor = Predictor(model, source=source, detector=self.detector, device=self.device)
                 entry.state = "ready"
             except ModelLoadError as exc:
-                entry.state, entry.failed_at = "failed", time.monotonic()
-                entry.reason = entry.missing_note or str(exc)
+                entry.state, entry.reason = "failed", str(exc)
 
-    def preload(self, names: list[str] | None = None) -> None:
-        """Start loading models in background threads (returns at once)."""
-        for name in names or self.names():
-            threading.Thread(target=self._load, args=(self.entries[name],), daemon=True).start()
+    def preload(self, names: list[str] | None = None) -> threading.Thread:
+        """Load models one after another in a background thread (returns it at once). Not a daemon: a
+        process that ends while a model loads waits for that load rather than dying inside it."""
+        entries = [self.entries[name] for name in names or self.names()]
+        thread = threading.Thread(target=lambda: [self._load(e) for e in entries], name="fer-model-loader")
+        thread.start()
+        return thread
+
+    def missing_note(self) -> str:
+        """One line on the full-size models when none of them is offered, else ``""``."""
+        return "" if any(name in self.entries for name in SEED_REPOS) else NOT_TRAINED
 
     def get(self, name: str) -> Predictor:
         """The Predictor of ``name``, loading it now if needed; ModelLoadError when unavailable."""

@@ -1,5 +1,5 @@
 """Combine trained models into one ensemble checkpoint, measured like a run:
-``python -m training.ensemble SOURCE... [--members I ...] [--flip] --output runs/NAME``.
+``python -m training.build_ensemble SOURCE... [--members I ...] [--flip] --output runs/NAME``.
 
 A SOURCE is a training run (its ``best/`` becomes a member) or a shipped model folder such as
 ``fer_space/zoo/compact_cnn`` or ``fer_space/weights`` (the model, or each member of a shipped
@@ -123,7 +123,7 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.ensemble", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.build_ensemble", description=__doc__.split("\n\n")[0])
     p.add_argument("sources", type=Path, nargs="+",
                    help="training run folders (each with best/) or shipped model folders (fer_space/weights)")
     p.add_argument("--output", type=Path, required=True, help="run folder to write the ensemble to")
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--int8", action="store_true", help="store conv/linear weights in int8 (a quarter of the size)")
     p.add_argument("--data", help="data set to measure on (default: the first member's)")
     args = p.parse_args(argv)
-    command = " ".join(["python -m training.ensemble", *(sys.argv[1:] if argv is None else argv)])
+    command = " ".join(["python -m training.build_ensemble", *(sys.argv[1:] if argv is None else argv)])
     try:
         metrics = build_ensemble(args.sources, args.output, data=args.data, flip=args.flip, fp16=args.fp16,
                                  int8=args.int8, command=command, keep=args.members)

@@ -1,5 +1,5 @@
 """How a classifier runs: PyTorch eager (GPU, or the fallback) or ONNX Runtime (CPU, 3-5x faster
-on 2 cores, see ``bench/``), in int8 where the model has measured activation ranges (``fer_space.int8``,
+on 2 cores, see ``bench/``), in int8 where the model has measured activation ranges (``fer_space.runtime.int8``,
 1.6-4x faster again). The ONNX graph is exported from the loaded safetensors weights and
 checked against PyTorch before it is used. Exporting costs about 4x the weights in transient memory
 (0.9 GB for the full Swin-SE-ResNet), so the graph is cached on disk under a key of the weights,
@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..models import FERClassifier
+from ..models.base import dummy_input
 from . import int8 as int8_graphs
-from .models import FERClassifier
-from .models.base import dummy_input
 
 log = logging.getLogger(__name__)
 PARITY_TOLERANCE = 1e-4  # max |difference| of probabilities between backends
@@ -34,6 +35,9 @@ OPSET = 17
 BACKENDS = ("auto", "torch", "onnx", "int8")
 
 Runner = Callable[[torch.Tensor], torch.Tensor]
+# torch.onnx.export keeps global state (GLOBALS.in_onnx_export): two exports at once fail, so they
+# take turns, whichever thread loads a model.
+_EXPORT_LOCK = threading.Lock()
 
 
 def cache_dir() -> Path:
@@ -60,7 +64,7 @@ def model_key(model: FERClassifier) -> str:
 
 def export_onnx(model: FERClassifier, target: str | Path | io.BytesIO) -> None:
     """Export ``model`` with a dynamic batch axis to a file or buffer."""
-    with warnings.catch_warnings():
+    with _EXPORT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(model.cpu().eval(), dummy_input(model), target, input_names=["x"],
                           output_names=["logits"], dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
@@ -178,7 +182,7 @@ def make_runner(model: FERClassifier, backend: str, device: torch.device) -> tup
         except Exception as exc:  # as below: fall back to float32, never fail to serve
             if backend == "int8":
                 raise
-            log.warning("int8 inference unavailable (%s); using float32", exc)
+            log.warning("%s: int8 inference unavailable (%s); running float32", model.architecture, exc)
     try:
         runner = OnnxRunner(model)
         x = dummy_input(model, 2).normal_(generator=torch.Generator().manual_seed(0))
@@ -190,5 +194,5 @@ def make_runner(model: FERClassifier, backend: str, device: torch.device) -> tup
     except Exception as exc:  # any export/runtime failure: fall back, never fail to serve
         if backend == "onnx":
             raise
-        log.warning("ONNX Runtime backend unavailable (%s); using PyTorch", exc)
+        log.warning("%s: ONNX Runtime unavailable (%s); running PyTorch", model.architecture, exc)
         return model, "torch"

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .models import FERClassifier
-from .models.base import dummy_input
+from ..models import FERClassifier
+from ..models.base import dummy_input
 
 # max |difference| of probabilities between the rebuilt graph and the recorded output
 CHECK_TOLERANCE = 0.01
