@@ -2,9 +2,9 @@
 
 For each face crop, the gradient of the chosen expression's score weighs the channels of a late
 feature map (Grad-CAM, Selvaraju et al. 2017); the weighted sum, kept positive, is the map. Each
-architecture names its maps (:func:`target_layers`): one for a CNN, one per branch for
-Swin-SE-ResNet (what the Swin branch and what the ResNet branch look at), and for an ensemble the
-average of its members' maps (the mirrored view's maps flipped back).
+model names its maps and their layers (``FERClassifier.gradcam_layers``): one for a CNN, one per
+branch for Swin-SE-ResNet (what the Swin branch and what the ResNet branch look at), and for an
+ensemble the average of its members' maps (the mirrored view's maps flipped back).
 """
 
 from __future__ import annotations
@@ -15,26 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import Ensemble, FERClassifier
-from .models.baselines import ResNetClassifier, SwinClassifier
-from .models.compact import CompactCNN
-from .models.swin_se_resnet import SwinSEResNet
-
-
-def target_layers(model: FERClassifier) -> dict[str, list[tuple[nn.Module, bool]]]:
-    """Map name -> the layers whose outputs it is made from, each with whether that output is NHWC."""
-    if isinstance(model, Ensemble):
-        layers = [layer for member in model.members for layer in target_layers(member)["model"]]
-        return {"model": layers}
-    if isinstance(model, SwinSEResNet):
-        return {"Swin branch": [(model.split_conv, False)], "ResNet branch": [(model.resnet.layer4, False)]}
-    if isinstance(model, CompactCNN):
-        return {"model": [(model.features[-1][-2], False)]}  # the last conv before the last pooling
-    if isinstance(model, SwinClassifier):
-        return {"model": [(model.swin.layers[-1], True)]}
-    if isinstance(model, ResNetClassifier):
-        return {"model": [(model.resnet.layer4, False)]}
-    raise TypeError(f"no Grad-CAM layers known for {type(model).__name__}")
+from .models import FERClassifier
 
 
 def _cam(activation: torch.Tensor, gradient: torch.Tensor, size: int) -> torch.Tensor:
@@ -47,7 +28,7 @@ def _cam(activation: torch.Tensor, gradient: torch.Tensor, size: int) -> torch.T
 def gradcam(model: FERClassifier, batch: torch.Tensor, classes: list[int] | None = None) -> dict[str, np.ndarray]:
     """Heat maps ``(N, H, W)`` in ``[0, 1]`` per map name for the input ``batch``; ``classes`` are the
     model's output indices to explain (default: its top class for each face)."""
-    layers = target_layers(model)
+    layers = model.gradcam_layers()
     captured: dict[nn.Module, torch.Tensor] = {}
 
     def keep(module: nn.Module, _inputs, output: torch.Tensor) -> None:

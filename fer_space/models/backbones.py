@@ -28,6 +28,17 @@ RESNET50 = {"block": "bottleneck", "layers": [3, 4, 6, 3], "channels": [64, 128,
             "stem_stride": 4}
 STEM_STRIDES = (1, 2, 4)
 
+# The CPU-scale branches at 48 px. Small (the flagship): a ResNet-18 (basic blocks 2-2-2-2, 64-512
+# channels) whose stem keeps 24x24 of a 48 px face, and a Swin with a conv stem (two stride-2 3x3 convs:
+# 12x12 tokens, 6x6 windows) that keeps its depth at the finest stages; with the linear patch embedding
+# it stayed at the majority class. Nano: the seed's comparison at its smallest.
+SWIN_SMALL = {"embed_dim": 64, "depths": [4, 4, 2], "num_heads": [2, 4, 8], "patch_size": 4, "window_size": 6,
+              "stem": "conv"}
+RESNET_SMALL = {"block": "basic", "layers": [2, 2, 2, 2], "channels": [64, 128, 256, 512], "stem_width": 64,
+                "stem_stride": 2}
+SWIN_NANO = {"embed_dim": 32, "depths": [2, 2, 2], "num_heads": [2, 4, 8], "patch_size": 2, "window_size": 6}
+RESNET_NANO = {"block": "basic", "layers": [1, 1, 1, 1], "channels": [32, 64, 128, 256], "stem_width": 32}
+
 
 def branch_config(defaults: dict, overrides: dict | None) -> dict:
     """The defaults updated with ``overrides``; unknown keys are an error."""

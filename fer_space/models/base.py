@@ -10,10 +10,11 @@ channel (``KEY`` + ``KEY.int8_scale``, see :func:`quantize_int8`); both load as 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import safetensors.torch
 import torch
@@ -25,6 +26,10 @@ from ..labels import EMOTIONS, id2label_dict, labels_from_id2label
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+# What a model reads, the preprocessing facts every model records in its config.json. ImageNet's RGB
+# 224 px for the full-size backbones; FER2013's 48 px grey faces for the CPU-scale models.
+IMAGENET_INPUT = {"img_size": 224, "in_chans": 3, "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "crop_margin": 0.15}
+FER48_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,), "crop_margin": 0.15}
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 INT8_SCALE = ".int8_scale"
@@ -83,25 +88,31 @@ class FERClassifier(
     license="mit",
     model_card_template=UNEVALUATED_CARD,
 ):
-    """Common interface: ``forward(x) -> logits`` over ``self.labels``, plus preprocessing facts.
+    """Common interface, timm's split: ``forward_features(x)`` -> ``forward_head(features)`` -> logits
+    over ``self.labels``; ``gradcam_layers()`` names the layers Grad-CAM reads; the preprocessing facts
+    (``img_size``, ``in_chans``, ``mean``, ``std``, ``crop_margin``) default to ``default_input``.
 
-    Subclasses call ``super().__init__(...)`` with the preprocessing facts and set
-    ``architecture`` (the registry name of the class).
+    Subclasses set ``architecture`` (the name ``config.json`` records), register with
+    ``@register_architecture``, and pass their keyword arguments' rest to ``super().__init__``.
     """
 
     architecture: str = ""
+    default_input: ClassVar[dict[str, Any]] = IMAGENET_INPUT
 
     def __init__(
         self,
         *,
-        id2label: dict[str, str] | None,
-        img_size: int,
-        in_chans: int,
-        mean: tuple[float, ...] | list[float],
-        std: tuple[float, ...] | list[float],
-        crop_margin: float,
+        id2label: dict[str, str] | None = None,
+        img_size: int | None = None,
+        in_chans: int | None = None,
+        mean: tuple[float, ...] | list[float] | None = None,
+        std: tuple[float, ...] | list[float] | None = None,
+        crop_margin: float | None = None,
     ) -> None:
         super().__init__()
+        given = {"img_size": img_size, "in_chans": in_chans, "mean": mean, "std": std, "crop_margin": crop_margin}
+        facts = {**self.default_input, **{k: v for k, v in given.items() if v is not None}}
+        img_size, in_chans, mean, std = facts["img_size"], facts["in_chans"], facts["mean"], facts["std"]
         self.labels = labels_from_id2label(id2label or id2label_dict(EMOTIONS))
         if img_size < 16:
             raise ValueError(f"img_size must be >= 16, got {img_size}")
@@ -113,7 +124,34 @@ class FERClassifier(
         self.in_chans = int(in_chans)
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
-        self.crop_margin = float(crop_margin)
+        self.crop_margin = float(facts["crop_margin"])
+        self.record_config(img_size=self.img_size, in_chans=self.in_chans, mean=list(self.mean), std=list(self.std),
+                           crop_margin=self.crop_margin)
+
+    @classmethod
+    def init_arguments(cls) -> set[str]:
+        """The keyword arguments the class takes, its own and those it passes on to ``FERClassifier``."""
+        names = set()
+        for klass in cls.__mro__:
+            if isinstance(klass, type) and issubclass(klass, FERClassifier) and "__init__" in vars(klass):
+                params = inspect.signature(klass.__init__).parameters.values()
+                names |= {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        return names
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone's output (a feature map, or the fused features of a hybrid)."""
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Pooling (where the features are a map), dropout and the linear classifier: the logits."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def gradcam_layers(self) -> dict[str, list[tuple[nn.Module, bool]]]:
+        """Grad-CAM map name -> the layers whose outputs make it, each with whether that output is NHWC."""
+        raise NotImplementedError(f"{type(self).__name__} names no Grad-CAM layers")
 
     def record_config(self, **values: Any) -> None:
         """Store effective values (e.g. filled-in defaults) in the config written to ``config.json``."""
@@ -204,7 +242,8 @@ class FERClassifier(
                 token=token,
                 local_files_only=local_files_only,
             )
-        model = cls(**model_kwargs)
+        accepted = cls.init_arguments()  # config keys the class does not take (a newer version's) are ignored
+        model = cls(**{k: v for k, v in model_kwargs.items() if k in accepted})
         config_path = os.path.join(model_id, CONFIG_NAME) if os.path.isdir(model_id) else hf_hub_download(
             repo_id=model_id, filename=CONFIG_NAME, revision=revision, cache_dir=cache_dir, token=token,
             local_files_only=local_files_only)

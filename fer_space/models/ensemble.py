@@ -18,18 +18,18 @@ from torch import nn
 
 from ..labels import id2label_dict
 from .base import NOT_ARGUMENTS, FERClassifier
+from .registry import architecture_of, register_architecture
 
 INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "labels")
 
 
+@register_architecture
 class Ensemble(FERClassifier):
     """Mean of the members' probabilities (and of the mirrored face's, with ``flip``)."""
 
     architecture = "ensemble"
 
     def __init__(self, *, members: list[dict[str, Any]], flip: bool = False) -> None:
-        from . import architecture_of  # the registry imports this module
-
         if not isinstance(members, list) or not members or not all(isinstance(cfg, dict) for cfg in members):
             raise ValueError("an ensemble needs a list of one or more member configs")
         try:
@@ -55,6 +55,10 @@ class Ensemble(FERClassifier):
         what = f"{kinds[0]}s" if len(kinds) == 1 else f"models ({' + '.join(kinds)})"
         return (f"ensemble of {len(self.members)} {what}"
                 + (", each also reading the mirrored face" if self.flip else ""))
+
+    def gradcam_layers(self) -> dict[str, list[tuple[nn.Module, bool]]]:
+        """One map, the average of the members' (each member's layers, for the face and its mirror)."""
+        return {"model": [layer for member in self.members for layer in member.gradcam_layers()["model"]]}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         views = torch.cat([x, x.flip(3)]) if self.flip else x  # one batch: ~1.8x faster in eager PyTorch

@@ -1,4 +1,4 @@
-"""Swin-SE-ResNet, the seed's hybrid (see ``../shared/seed-notes.md``).
+"""Swin-SE-ResNet, the project's namesake hybrid (after a 2025 university course project's slides).
 
     image ─┬─ Swin-T ─ SE block ─ split (grouped) conv ─ mean pooling ─ flatten ─ f_swin ─┐
            └─ ResNet-50 ─ global average pooling ──────────────────────────────── f_res ─┴─ concat ─ dropout ─ Linear
@@ -11,12 +11,18 @@ keeps the coarse layout of the face (7x7 -> 3x3 cells at 224 px).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from timm.layers import ConvNormAct, SEModule
 from torch import nn
 
 from .backbones import (
     RESNET50,
+    RESNET_NANO,
+    RESNET_SMALL,
+    SWIN_NANO,
+    SWIN_SMALL,
     SWIN_T,
     branch_config,
     load_imagenet,
@@ -24,7 +30,8 @@ from .backbones import (
     swin_backbone,
     swin_feature_map,
 )
-from .base import IMAGENET_MEAN, IMAGENET_STD, FERClassifier
+from .base import FER48_INPUT, FERClassifier
+from .registry import register_architecture, register_model
 
 
 class SplitConv(nn.Module):
@@ -40,6 +47,7 @@ class SplitConv(nn.Module):
         return self.conv(x)
 
 
+@register_architecture
 class SwinSEResNet(FERClassifier):
     """The two-branch hybrid; defaults are the full-size model (Swin-T + ResNet-50 at 224 px).
     ``swin`` / ``resnet`` override keys of ``SWIN_T`` / ``RESNET50`` (see ``backbones``)."""
@@ -58,24 +66,17 @@ class SwinSEResNet(FERClassifier):
         pool_size: int = 2,
         drop_rate: float = 0.3,
         drop_path_rate: float = 0.1,
-        id2label: dict[str, str] | None = None,
-        img_size: int = 224,
-        in_chans: int = 3,
-        mean: tuple[float, ...] | list[float] = IMAGENET_MEAN,
-        std: tuple[float, ...] | list[float] = IMAGENET_STD,
-        crop_margin: float = 0.15,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            id2label=id2label, img_size=img_size, in_chans=in_chans, mean=mean, std=std, crop_margin=crop_margin
-        )
+        super().__init__(**kwargs)
         swin, resnet = branch_config(SWIN_T, swin), branch_config(RESNET50, resnet)
         self.record_config(swin=swin, resnet=resnet)
-        self.swin = swin_backbone(swin, img_size=img_size, in_chans=in_chans, drop_path_rate=drop_path_rate)
+        self.swin = swin_backbone(swin, img_size=self.img_size, in_chans=self.in_chans, drop_path_rate=drop_path_rate)
         swin_chans = self.swin.num_features
         self.se = SEModule(swin_chans, rd_ratio=1 / se_reduction)
         self.split_conv = SplitConv(swin_chans, split_groups, split_kernel)
         self.mean_pool = nn.AvgPool2d(pool_size, stride=pool_size)
-        self.resnet = resnet_backbone(resnet, in_chans=in_chans, drop_path_rate=drop_path_rate)
+        self.resnet = resnet_backbone(resnet, in_chans=self.in_chans, drop_path_rate=drop_path_rate)
         grid = self.swin.layers[-1].output_resolution[0] // pool_size
         self.num_features = swin_chans * grid * grid + self.resnet.num_features
         self.head = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(self.num_features, self.num_classes))
@@ -84,10 +85,35 @@ class SwinSEResNet(FERClassifier):
         """f_swin: Swin map -> SE -> split conv -> mean pooling -> flatten."""
         return self.mean_pool(self.split_conv(self.se(swin_feature_map(self.swin, x)))).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(torch.cat([self.swin_features(x), self.resnet(x)], dim=1))
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """[f_swin, f_res]: the two branches' features side by side."""
+        return torch.cat([self.swin_features(x), self.resnet(x)], dim=1)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
+
+    def gradcam_layers(self) -> dict[str, list[tuple[nn.Module, bool]]]:
+        """One map per branch: what the Swin branch and what the ResNet branch look at."""
+        return {"Swin branch": [(self.split_conv, False)], "ResNet branch": [(self.resnet.layer4, False)]}
 
     def load_imagenet_backbones(self) -> None:
         """Start both branches from timm's ImageNet weights (full-size shapes only; needs the Hub)."""
         load_imagenet(self.swin, "swin_tiny_patch4_window7_224")
         load_imagenet(self.resnet, "resnet50")
+
+
+@register_model
+def swin_se_resnet(**kwargs: Any) -> SwinSEResNet:
+    """The full-size hybrid: Swin-T + ResNet-50 at 224 px RGB (ImageNet weights on request)."""
+    return SwinSEResNet(**kwargs)
+
+
+@register_model
+def swin_se_resnet_small(**kwargs: Any) -> SwinSEResNet:
+    """The CPU-scale flagship at 48 px grey: a small conv-stem Swin and a ResNet-18."""
+    return SwinSEResNet(**{**FER48_INPUT, "swin": SWIN_SMALL, "resnet": RESNET_SMALL, **kwargs})
+
+
+@register_model
+def swin_se_resnet_nano(**kwargs: Any) -> SwinSEResNet:
+    return SwinSEResNet(**{**FER48_INPUT, "swin": SWIN_NANO, "resnet": RESNET_NANO, **kwargs})
