@@ -31,7 +31,7 @@ from fer_space.models import create_model
 from fer_space.models.base import count_params, dummy_input
 from fer_space.render import annotate
 from fer_space.runtime.backends import make_runner
-from fer_space.sources import LIVE_SOURCE, SHIPPED_NAMES
+from fer_space.sources import DISPLAY_NAMES, LIVE_SOURCE
 from fer_space.stream import StreamSession, stream_detector
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,7 +200,7 @@ def cold_start_app() -> dict:
         from gradio_client import Client, handle_file
 
         client = Client(url, verbose=False)
-        photo, model = handle_file(str(EXAMPLES / "skimage_astronaut.png")), SHIPPED_NAMES["embedded"]
+        photo, model = handle_file(str(EXAMPLES / "skimage_astronaut.png")), DISPLAY_NAMES["embedded"]
         client.predict(photo, model, True, False, api_name="/predict")
         first = time.perf_counter() - t
         roundtrips = timed(lambda: client.predict(photo, model, True, False, api_name="/predict"), 5, 0)
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
                           "backend": predictor.backend}}
     report["image_path_ms"] = image_path(predictor)
     # The default and the webcam's default side by side, in one run.
-    report["webcam"] = {SHIPPED_NAMES[source]: webcam_path(p, args.frames)
+    report["webcam"] = {DISPLAY_NAMES[source]: webcam_path(p, args.frames)
                         for source, p in (("embedded", predictor), (LIVE_SOURCE, live))}
     if args.paths_only:
         print(json.dumps(report, indent=2) if args.json else to_markdown(report))

@@ -14,7 +14,7 @@ from .errors import FERError
 from .models import list_models
 from .report import image_record, model_record
 from .runtime.backends import BACKENDS
-from .sources import SHIPPED_NAMES, shipped_dir, shipped_models
+from .sources import DISPLAY_NAMES, embedded_dir, embedded_models
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -65,7 +65,7 @@ def _compare(args: argparse.Namespace) -> int:
     try:
         rgb = load_image(args.image)
         predictors = {source: Predictor.from_pretrained(source, device=str(device), detector=detector)
-                      for source in args.models or list(SHIPPED_NAMES)}
+                      for source in args.models or list(DISPLAY_NAMES)}
     except (FERError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -122,11 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "models":
         print("trained models shipped with the package (--model SOURCE):")
-        for source in shipped_models():
-            path = shipped_dir(source) / "metrics.json"
+        for source in embedded_models():
+            path = embedded_dir(source) / "metrics.json"
             m = json.loads(path.read_text()) if path.is_file() else {}
             figure = f"{m['split']} accuracy {m['accuracy']:.2%}" if m else "no evaluation"
-            print(f"  {source:30s} {SHIPPED_NAMES.get(source, '(not offered in the app)'):38s} {figure}")
+            print(f"  {source:30s} {DISPLAY_NAMES.get(source, '(not offered in the app)'):38s} {figure}")
         print("architectures (create_model, untrained):\n  " + "\n  ".join(list_models()))
         return 0
     return _compare(args) if args.command == "compare" else _predict(args)

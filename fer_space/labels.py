@@ -1,27 +1,13 @@
 """Emotion label sets and the mappings between them.
 
-The project's canonical order is alphabetical (the seed's order). Data sets number the same
-emotions differently: FER2013's ``emotion`` column uses angry, disgust, fear, happy, sad,
-surprise, neutral. Every checkpoint stores its own ``id2label`` in ``config.json``, so output
-indices are always read with the names they were trained with.
+The project's canonical order is alphabetical. Data sets number the same emotions differently
+(their readers under ``training/data`` map them); every checkpoint stores its own ``id2label`` in
+``config.json``, so output indices are always read with the names they were trained with.
 """
 
 from __future__ import annotations
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
-
-FER2013_ORDER: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-
-# FER+ vote columns (fer2013new.csv) -> canonical names; contempt, unknown and NF have none.
-FERPLUS_COLUMNS: dict[str, str] = {
-    "neutral": "neutral",
-    "happiness": "happy",
-    "surprise": "surprise",
-    "sadness": "sad",
-    "anger": "angry",
-    "disgust": "disgust",
-    "fear": "fear",
-}
 
 # Folder names met in the wild (Kaggle FER2013 folders, AffectNet/RAF-DB exports) -> canonical.
 ALIASES: dict[str, str] = {
@@ -47,11 +33,6 @@ def canonical(name: str) -> str:
     if key not in ALIASES:
         raise KeyError(f"unknown emotion label {name!r}; known: {sorted(set(ALIASES))}")
     return ALIASES[key]
-
-
-def fer2013_to_canonical(index: int) -> int:
-    """Map a FER2013 ``emotion`` index (0..6) to the canonical index."""
-    return EMOTIONS.index(FER2013_ORDER[index])
 
 
 def canonical_order(labels: tuple[str, ...] | list[str]) -> list[int]:

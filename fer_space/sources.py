@@ -4,8 +4,8 @@
 - ``None``: the Hub repo named by ``FER_MODEL_REPO`` (at ``FER_MODEL_REVISION``) when set, else
   the embedded default; when the Hub cannot be reached the embedded default is used and the
   returned :class:`ModelSource` says why.
-- ``"embedded"``: the default model shipped inside the package (``fer_space/weights``);
-  ``"embedded:NAME"``: another shipped model (``fer_space/zoo/NAME``, e.g. the seed's nano models).
+- ``"embedded"``: the default model shipped inside the package (``fer_space/embedded/fer_ensemble``);
+  ``"embedded:NAME"``: another shipped model (``fer_space/embedded/NAME``, e.g. the seed's nano models).
 - a folder holding ``config.json`` + ``model.safetensors``.
 - anything else is a Hub repo id.
 """
@@ -23,14 +23,15 @@ from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntr
 from .errors import ModelLoadError
 from .models import FERClassifier, load_model
 
-EMBEDDED_DIR = Path(__file__).parent / "weights"
+EMBEDDED_ROOT = Path(__file__).parent / "embedded"  # every model shipped inside the package, a folder each
+DEFAULT_NAME = "fer_ensemble"  # the folder of the default model ("embedded")
+DEFAULT_DIR = EMBEDDED_ROOT / DEFAULT_NAME
 EMBEDDED = "embedded"
-ZOO_DIR = Path(__file__).parent / "zoo"
 REPO_ENV, REVISION_ENV = "FER_MODEL_REPO", "FER_MODEL_REVISION"
 
-# What people see for each shipped model (app pickers, CLI, model cards), in picker order. The
-# app offers these; a shipped model not named here stays loadable as ``embedded:NAME`` only.
-SHIPPED_NAMES = {
+# What people see for each embedded model (app pickers, CLI, model cards), in picker order. The
+# app offers these; an embedded model not named here stays loadable as ``embedded:NAME`` only.
+DISPLAY_NAMES = {
     EMBEDDED: "FER ensemble (5 CNNs, default)",
     f"{EMBEDDED}:swin_se_resnet_small": "Swin-SE-ResNet small (48 px)",
     f"{EMBEDDED}:swin_small": "Swin branch alone (small, 48 px)",
@@ -56,8 +57,8 @@ class ModelSource:
     def describe(self) -> str:
         if self.kind == "embedded":
             name = self.location.partition(":")[2]
-            text = f"embedded model {name} (fer_space/zoo/{name})" if name else \
-                "embedded default model (fer_space/weights)"
+            text = f"embedded model {name} (fer_space/embedded/{name})" if name else \
+                "embedded default model (fer_space/embedded/fer_ensemble)"
         else:
             where = {"local": "local folder", "hub": "Hugging Face Hub"}[self.kind]
             text = f"{self.location} ({where}" + (f" @ {self.revision}" if self.revision else "") + ")"
@@ -85,33 +86,36 @@ def _load(kind: str, location: str, revision: str | None, device: str) -> tuple[
     return model, ModelSource(kind, location, revision, metrics=_read_metrics(location, revision))
 
 
-def shipped_models() -> list[str]:
+def embedded_models() -> list[str]:
     """Sources of the models shipped inside the package: ``"embedded"`` and ``"embedded:NAME"``."""
-    names = [EMBEDDED] if (EMBEDDED_DIR / "model.safetensors").is_file() else []
-    return names + [f"{EMBEDDED}:{d.name}" for d in sorted(ZOO_DIR.glob("*")) if (d / "model.safetensors").is_file()]
+    names = [EMBEDDED] if (DEFAULT_DIR / "model.safetensors").is_file() else []
+    return names + [f"{EMBEDDED}:{d.name}" for d in sorted(EMBEDDED_ROOT.glob("*"))
+                    if d.name != DEFAULT_NAME and (d / "model.safetensors").is_file()]
 
 
-def shipped_source(folder: str | Path) -> str | None:
+def embedded_source(folder: str | Path) -> str | None:
     """``"embedded"`` or ``"embedded:NAME"`` when ``folder`` is a shipped model's folder, else ``None``."""
     folder = Path(folder).resolve()
-    if folder == EMBEDDED_DIR.resolve():
+    if folder == DEFAULT_DIR.resolve():
         return EMBEDDED
-    return f"{EMBEDDED}:{folder.name}" if folder.parent == ZOO_DIR.resolve() else None
+    return f"{EMBEDDED}:{folder.name}" if folder.parent == EMBEDDED_ROOT.resolve() else None
 
 
-def shipped_dir(source: str) -> Path:
+def embedded_dir(source: str) -> Path:
     """The folder of ``"embedded"`` or ``"embedded:NAME"``."""
     name = source.partition(":")[2]
-    return ZOO_DIR / name if name else EMBEDDED_DIR
+    return EMBEDDED_ROOT / (name or DEFAULT_NAME)
 
 
 def load_embedded(device: str = "cpu", source: str = EMBEDDED) -> tuple[FERClassifier, ModelSource]:
     """A model shipped with the package (the default, or ``"embedded:NAME"``), or a clear error."""
-    folder = shipped_dir(source)
-    shipped = shipped_models()
-    if source not in shipped:
+    if source == f"{EMBEDDED}:{DEFAULT_NAME}":
+        source = EMBEDDED
+    folder = embedded_dir(source)
+    embedded = embedded_models()
+    if source not in embedded:
         raise ModelLoadError(
-            f"no trained model is embedded as {source!r} (shipped: {', '.join(shipped) or 'none'}); pass a Hub "
+            f"no trained model is embedded as {source!r} (embedded: {', '.join(embedded) or 'none'}); pass a Hub "
             f"repo id or a local folder (or set {REPO_ENV})"
         )
     model, loaded = _load(EMBEDDED, str(folder), None, device)

@@ -6,7 +6,7 @@ Tested with huggingface-hub 2.4.0 (pinned in requirements.txt) and ``HF_HUB_DISA
 ``model_info``, the ``tree`` listing, ``refs``, branch creation, ``validate-yaml`` and ``whoami``.
 Revisions are branch names or full commit shas. State lives in memory.
 
-    python -m tests.hub_server --port 8765 --seed demo/fer=fer_space/weights
+    python -m tests.hub_server --port 8765 --seed demo/fer=fer_space/embedded/fer_ensemble
 
 then point a client at it with ``HF_ENDPOINT=http://127.0.0.1:8765 HF_HUB_DISABLE_XET=1``.
 ``fail_next(n, status)`` makes the next ``n`` write requests fail, to test error paths.

@@ -19,11 +19,11 @@ from fer_space import EMOTIONS
 from fer_space.app.catalog import DEFAULT_NAME as DEFAULT
 from fer_space.app.catalog import LIVE_NAME, default_entries
 from fer_space.models import create_model
-from fer_space.sources import EMBEDDED_DIR
+from fer_space.sources import DEFAULT_DIR
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(),
+pytestmark = pytest.mark.skipif(not (DEFAULT_DIR / "model.safetensors").exists(),
                                 reason="no embedded model: the app refuses to predict without trained weights")
 ARTIFACTS = ROOT / "artifacts"
 
@@ -106,7 +106,7 @@ def test_no_face_returns_an_empty_result(client, tmp_path):
 
 
 def test_compare_lists_ready_and_unavailable_models(client, examples):
-    shipped = [e.name for e in default_entries() if e.shipped and e.name != DEFAULT]  # fer_space/zoo
+    shipped = [e.name for e in default_entries() if e.embedded and e.name != DEFAULT]  # fer_space/embedded
     names = [DEFAULT, *shipped, "ResNet nano (test)", "Missing model"]
     deadline = time.time() + 60
     while True:  # Hub models load in the background; the tab says so until they are ready

@@ -49,10 +49,10 @@ def test_models_loaded_in_parallel_from_an_empty_cache_each_get_int8(monkeypatch
     from concurrent.futures import ThreadPoolExecutor
 
     from fer_space import Predictor
-    from fer_space.sources import SHIPPED_NAMES
+    from fer_space.sources import DISPLAY_NAMES
 
     monkeypatch.setenv("FER_CACHE", str(tmp_path))
-    with caplog.at_level("WARNING"), ThreadPoolExecutor(len(SHIPPED_NAMES)) as pool:
-        predictors = list(pool.map(lambda s: Predictor.from_pretrained(s, device="cpu"), SHIPPED_NAMES))
-    assert [p.backend for p in predictors] == ["onnxruntime-int8"] * len(SHIPPED_NAMES), caplog.text
+    with caplog.at_level("WARNING"), ThreadPoolExecutor(len(DISPLAY_NAMES)) as pool:
+        predictors = list(pool.map(lambda s: Predictor.from_pretrained(s, device="cpu"), DISPLAY_NAMES))
+    assert [p.backend for p in predictors] == ["onnxruntime-int8"] * len(DISPLAY_NAMES), caplog.text
     assert "unavailable" not in caplog.text

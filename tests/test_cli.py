@@ -59,12 +59,12 @@ def test_non_image_fails_with_one_line(compact_dir, tmp_path):
 
 
 def test_models_lists_the_shipped_trained_models_and_the_architectures():
-    from fer_space.sources import SHIPPED_NAMES, shipped_dir, shipped_models
+    from fer_space.sources import DISPLAY_NAMES, embedded_dir, embedded_models
 
     out = run_cli("models").stdout
-    for source in shipped_models():
-        accuracy = json.loads((shipped_dir(source) / "metrics.json").read_text())["accuracy"]
+    for source in embedded_models():
+        accuracy = json.loads((embedded_dir(source) / "metrics.json").read_text())["accuracy"]
         line = next(line for line in out.splitlines() if line.split()[0] == source)
-        assert f"{accuracy:.2%}" in line and SHIPPED_NAMES.get(source, "not offered in the app") in line
+        assert f"{accuracy:.2%}" in line and DISPLAY_NAMES.get(source, "not offered in the app") in line
     assert "FER ensemble (5 CNNs, default)" in out
     assert "swin_se_resnet_nano" in out and "compact_cnn" in out

@@ -7,10 +7,10 @@ import pytest
 from fer_space import Predictor
 from fer_space.app.catalog import DEFAULT_NAME, default_entries
 from fer_space.errors import ModelLoadError
-from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, shipped_dir, shipped_models
+from fer_space.sources import DEFAULT_DIR, DISPLAY_NAMES, EMBEDDED, embedded_dir, embedded_models
 
-needs_default = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(), reason="no embedded model")
-ZOO = [s for s in shipped_models() if s != EMBEDDED]
+needs_default = pytest.mark.skipif(not (DEFAULT_DIR / "model.safetensors").exists(), reason="no embedded model")
+ZOO = [s for s in embedded_models() if s != EMBEDDED]
 
 
 @pytest.fixture(scope="module")
@@ -21,11 +21,11 @@ def default():
 @needs_default
 def test_default_is_the_embedded_model_with_its_evaluation(default):
     assert default.source.kind == "embedded"
-    metrics = json.loads((EMBEDDED_DIR / "metrics.json").read_text())
+    metrics = json.loads((DEFAULT_DIR / "metrics.json").read_text())
     assert metrics["split"] == "PublicTest" and metrics["n"] == 3589 and metrics["tta_flip"] is False
     assert default.source.metrics["accuracy"] == metrics["accuracy"]
-    assert (EMBEDDED_DIR / "model.safetensors").stat().st_size < 20 * 2**20
-    card = (EMBEDDED_DIR / "README.md").read_text()
+    assert (DEFAULT_DIR / "model.safetensors").stat().st_size < 20 * 2**20
+    card = (DEFAULT_DIR / "README.md").read_text()
     assert "model-index" in card and f"{metrics['accuracy']:.4f}" in card
 
 
@@ -43,7 +43,7 @@ def test_obvious_expressions(default, examples, photo, expected):
 
 @pytest.mark.parametrize("source", ZOO)
 def test_shipped_zoo_models_load_with_their_evaluation(source, examples):
-    folder = shipped_dir(source)
+    folder = embedded_dir(source)
     predictor = Predictor.from_pretrained(source, device="cpu")
     assert predictor.source.kind == "embedded" and predictor.source.location == source
     assert source.partition(":")[2] in predictor.source.describe()
@@ -57,19 +57,19 @@ def test_shipped_zoo_models_load_with_their_evaluation(source, examples):
 
 
 def test_the_catalog_offers_the_listed_shipped_models_in_order_and_refuses_unknown_names():
-    offered = [(e.name, e.source) for e in default_entries() if e.shipped]
+    offered = [(e.name, e.source) for e in default_entries() if e.embedded]
     assert offered[0] == (DEFAULT_NAME, EMBEDDED)
-    assert offered == [(name, s) for s, name in SHIPPED_NAMES.items() if s in shipped_models()]
+    assert offered == [(name, s) for s, name in DISPLAY_NAMES.items() if s in embedded_models()]
     assert "embedded:swin_se_resnet_nano" not in dict(offered).values()  # loadable, no longer offered
     with pytest.raises(ModelLoadError, match="no trained model is embedded as 'embedded:nope'"):
         Predictor.from_pretrained("embedded:nope", device="cpu")
 
 
-@pytest.mark.parametrize("source", shipped_models())
+@pytest.mark.parametrize("source", embedded_models())
 def test_shipped_cards_carry_the_hub_metadata_and_say_what_the_model_is(source):
     from huggingface_hub import ModelCard
 
-    folder = shipped_dir(source)
+    folder = embedded_dir(source)
     card = ModelCard.load(folder / "README.md")
     data = card.data.to_dict()
     assert data["pipeline_tag"] == "image-classification" and data["library_name"] == "fer_space"
@@ -78,8 +78,8 @@ def test_shipped_cards_carry_the_hub_metadata_and_say_what_the_model_is(source):
     accuracy = json.loads((folder / "metrics.json").read_text())["accuracy"]
     first_line = card.text.strip().splitlines()[2]
     assert "48 px grey faces" in first_line and f"{accuracy:.2%} accuracy" in first_line
-    if source in SHIPPED_NAMES:
-        assert card.text.strip().splitlines()[0] == f"# {SHIPPED_NAMES[source]}"
+    if source in DISPLAY_NAMES:
+        assert card.text.strip().splitlines()[0] == f"# {DISPLAY_NAMES[source]}"
     assert "More Information Needed" not in card.content
 
 

@@ -47,7 +47,7 @@ def test_env_repo_falls_back_to_embedded_only_when_one_exists(hub, monkeypatch):
     from fer_space import sources
 
     monkeypatch.setenv("FER_MODEL_REPO", "nobody/missing")
-    if (sources.EMBEDDED_DIR / "model.safetensors").exists():
+    if (sources.DEFAULT_DIR / "model.safetensors").exists():
         model, src = sources.resolve_and_load(None)
         assert src.kind == "embedded" and "nobody/missing" in src.note
     else:
@@ -57,9 +57,9 @@ def test_env_repo_falls_back_to_embedded_only_when_one_exists(hub, monkeypatch):
 
 def test_catalog_prefers_the_configured_hub_model_and_falls_back(hub, monkeypatch):
     from fer_space.app.catalog import DEFAULT_NAME, ModelCatalog, default_entries
-    from fer_space.sources import EMBEDDED_DIR
+    from fer_space.sources import DEFAULT_DIR
 
-    if not (EMBEDDED_DIR / "model.safetensors").exists():
+    if not (DEFAULT_DIR / "model.safetensors").exists():
         pytest.skip("no embedded model")
     create_model("compact_cnn").push_to_hub("tester/main-model")
     monkeypatch.setenv("FER_MODEL_REPO", "tester/main-model")

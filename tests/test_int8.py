@@ -10,7 +10,7 @@ import pytest
 
 from fer_space import Predictor
 from fer_space.models import load_model
-from fer_space.sources import SHIPPED_NAMES, shipped_dir, shipped_models
+from fer_space.sources import DISPLAY_NAMES, embedded_dir, embedded_models
 from training.quantize import main as quantize_main
 
 from .test_training import make_fer_csv
@@ -27,7 +27,7 @@ def fer_csv(tmp_path_factory):
 def quantized(tmp_path_factory, fer_csv):
     """The shipped Compact CNN with ranges measured afresh on a small FER2013-format file."""
     folder = tmp_path_factory.mktemp("int8") / "compact"
-    shutil.copytree(shipped_dir("embedded:compact_cnn"), folder)
+    shutil.copytree(embedded_dir("embedded:compact_cnn"), folder)
     assert quantize_main(["--model", str(folder), "--data", str(fer_csv), "--faces", "40", "--write"]) == 0
     return folder
 
@@ -106,18 +106,18 @@ def test_a_model_without_ranges_runs_in_float32(compact_dir):
         Predictor.from_pretrained(str(compact_dir), device="cpu", backend="int4")
 
 
-INT8 = [s for s in shipped_models() if "int8" in json.loads((shipped_dir(s) / "config.json").read_text())]
+INT8 = [s for s in embedded_models() if "int8" in json.loads((embedded_dir(s) / "config.json").read_text())]
 
 
 def test_every_model_in_the_pickers_has_int8_ranges():
     """All but the nano Swin pair, where int8 measured slower than float32 (README, Speed)."""
-    assert set(SHIPPED_NAMES) & set(shipped_models()) <= set(INT8)
-    assert set(shipped_models()) - set(INT8) == {"embedded:swin_nano", "embedded:swin_se_resnet_nano"}
+    assert set(DISPLAY_NAMES) & set(embedded_models()) <= set(INT8)
+    assert set(embedded_models()) - set(INT8) == {"embedded:swin_nano", "embedded:swin_se_resnet_nano"}
 
 
 @pytest.mark.parametrize("source", INT8)
 def test_every_shipped_model_with_ranges_runs_in_int8_at_a_measured_small_cost(source):
-    metrics = json.loads((shipped_dir(source) / "metrics.json").read_text())["int8"]
+    metrics = json.loads((embedded_dir(source) / "metrics.json").read_text())["int8"]
     assert metrics["split"] == "PublicTest" and metrics["n"] == 3589
     assert metrics["int8"]["accuracy"] >= metrics["float32"]["accuracy"] - 0.01
     assert Predictor.from_pretrained(source, device="cpu").backend == "onnxruntime-int8"
@@ -128,7 +128,7 @@ def test_the_app_shows_the_scores_of_the_model_as_it_runs():
 
     fast = Predictor.from_pretrained("embedded:compact_cnn", device="cpu")
     exact = Predictor.from_pretrained("embedded:compact_cnn", device="cpu", backend="onnx")
-    int8, float32 = (json.loads((shipped_dir("embedded:compact_cnn") / "metrics.json").read_text())["int8"][k]
+    int8, float32 = (json.loads((embedded_dir("embedded:compact_cnn") / "metrics.json").read_text())["int8"][k]
                      for k in ("int8", "float32"))
     assert fast.metrics["accuracy"] == int8["accuracy"] and exact.metrics["accuracy"] == pytest.approx(
         float32["accuracy"], abs=1e-4)

@@ -1,13 +1,7 @@
 import pytest
 
-from fer_space.labels import (
-    EMOTIONS,
-    FER2013_ORDER,
-    canonical,
-    fer2013_to_canonical,
-    id2label_dict,
-    labels_from_id2label,
-)
+from fer_space.labels import EMOTIONS, canonical, id2label_dict, labels_from_id2label
+from training.data.fer2013 import FER2013_ORDER, fer2013_to_canonical
 
 
 def test_fer2013_indices_map_by_name():

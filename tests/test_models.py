@@ -5,9 +5,10 @@ import safetensors.torch
 import torch
 
 from fer_space import Predictor
-from fer_space.labels import EMOTIONS, FER2013_ORDER, id2label_dict
+from fer_space.labels import EMOTIONS, id2label_dict
 from fer_space.models import create_model, list_models, load_model
 from fer_space.models.base import count_params, dummy_input
+from training.data.fer2013 import FER2013_ORDER
 
 # Parameter counts pin the architectures: a change here is a change of checkpoint format.
 PARAMS = {

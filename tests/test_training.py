@@ -21,12 +21,11 @@ from safetensors import safe_open
 
 from fer_space import EMOTIONS, Predictor
 from fer_space.errors import ModelLoadError
-from fer_space.labels import FER2013_ORDER
 from fer_space.models import create_model, load_model
 from training.config import TrainConfig
 from training.data import load_faces, read_fer2013_csv
 from training.data.combine import combine, rebalance, stratified_split
-from training.data.fer2013 import ferplus_soft_labels
+from training.data.fer2013 import FER2013_ORDER, ferplus_soft_labels
 from training.data.folders import read_split_folders
 from training.data.leakage import drop_leaks, leakage_report
 from training.metrics import classification_metrics

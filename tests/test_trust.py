@@ -17,7 +17,7 @@ from fer_space.models import create_model, load_model
 from fer_space.quality import THRESHOLDS, measure, warnings, yaw_degrees
 from fer_space.render import NEUTRAL_BOX, annotate
 from fer_space.report import face_record
-from fer_space.sources import shipped_dir, shipped_models
+from fer_space.sources import embedded_dir, embedded_models
 from training.calibrate import (
     calibrate_folder,
     choose_temperature,
@@ -69,7 +69,7 @@ def test_the_chosen_temperature_never_raises_the_ece_or_the_nll(seed):
 
 
 def test_calibration_is_stored_loaded_and_applied(compact, examples, tmp_path):
-    model = load_model(shipped_dir("embedded:compact_cnn"))
+    model = load_model(embedded_dir("embedded:compact_cnn"))
     model.calibration = Calibration(temperature=3.0, unsure_below=0.99)
     model.save_pretrained(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["calibration"] == {"temperature": 3.0,
@@ -92,9 +92,9 @@ def test_caption_names_the_two_leading_expressions():
     assert caption(probs, unsure=False) == f"{EMOTIONS[5]} 45%"
 
 
-@pytest.mark.parametrize("source", shipped_models())
+@pytest.mark.parametrize("source", embedded_models())
 def test_every_shipped_model_is_calibrated_and_better_for_it(source):
-    folder = shipped_dir(source)
+    folder = embedded_dir(source)
     config = json.loads((folder / "config.json").read_text())
     c = json.loads((folder / "metrics.json").read_text())["calibration"]
     assert Calibration.from_dict(config["calibration"]) == Calibration(c["temperature"], c["unsure_below"])
@@ -151,7 +151,7 @@ def _peaks_inside_the_face(heat: np.ndarray, margin: float) -> bool:
     return inner * side <= x <= (1 - inner) * side and inner * side <= y <= (1 - inner) * side
 
 
-@pytest.mark.parametrize("source", shipped_models())
+@pytest.mark.parametrize("source", embedded_models())
 def test_heat_maps_for_every_shipped_architecture_and_the_accurate_ones_peak_inside_the_face(source, examples):
     predictor = Predictor.from_pretrained(source, device="cpu")
     names = {"swin_se_resnet": ["Swin branch", "ResNet branch"]}.get(predictor.model.architecture, ["model"])

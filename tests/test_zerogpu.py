@@ -9,9 +9,9 @@ from fer_space.app import build_demo
 from fer_space.app.catalog import DEFAULT_NAME, Entry, ModelCatalog
 from fer_space.app.zerogpu import on_gpu, zerogpu_module
 from fer_space.images import load_image
-from fer_space.sources import EMBEDDED, EMBEDDED_DIR
+from fer_space.sources import DEFAULT_DIR, EMBEDDED
 
-pytestmark = pytest.mark.skipif(not (EMBEDDED_DIR / "model.safetensors").exists(), reason="no embedded model")
+pytestmark = pytest.mark.skipif(not (DEFAULT_DIR / "model.safetensors").exists(), reason="no embedded model")
 
 
 class StandInSpaces(types.ModuleType):

@@ -2,7 +2,7 @@
 ``python -m training.build_ensemble SOURCE... [--members I ...] [--flip] --output runs/NAME``.
 
 A SOURCE is a training run (its ``best/`` becomes a member) or a shipped model folder such as
-``fer_space/zoo/compact_cnn`` or ``fer_space/weights`` (the model, or each member of a shipped
+``fer_space/embedded/compact_cnn`` or ``fer_space/embedded/fer_ensemble`` (the model, or each member of a shipped
 ensemble, becomes a member again with the training config and command it was recorded with, and an
 ensemble's member with its learning curve), so the default can grow or change members without the
 earlier runs. ``--members`` keeps only those members (indices into the list of all of them, in order),
@@ -125,7 +125,7 @@ def build_ensemble(sources: list[Path], output: Path, *, data: str | None = None
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.build_ensemble", description=__doc__.split("\n\n")[0])
     p.add_argument("sources", type=Path, nargs="+",
-                   help="training run folders (each with best/) or shipped model folders (fer_space/weights)")
+                   help="training run folders (each with best/) or embedded model folders (fer_space/embedded/NAME)")
     p.add_argument("--output", type=Path, required=True, help="run folder to write the ensemble to")
     p.add_argument("--members", type=int, nargs="+", help="keep only these members (0 = the first)")
     p.add_argument("--flip", action="store_true", help="each member also reads the mirrored face")

@@ -119,10 +119,10 @@ def write(folder: Path, result: dict, before: np.ndarray, after: np.ndarray, lab
                 calibration=Calibration(result["temperature"], result["unsure_below"]).to_dict())
     metrics = update_json(folder / "metrics.json", calibration={"split": split, **result})
     if (folder / "README.md").exists() and "per_class" in metrics:
-        from fer_space.sources import SHIPPED_NAMES, shipped_source
+        from fer_space.sources import DISPLAY_NAMES, embedded_source
 
-        source = shipped_source(folder)
-        rewrite_card(folder, repo_hint=source, title=SHIPPED_NAMES.get(source or ""))
+        source = embedded_source(folder)
+        rewrite_card(folder, repo_hint=source, title=DISPLAY_NAMES.get(source or ""))
 
 
 def calibrate_folder(folder: Path, data: str, split: str = "PublicTest", target: float = 0.8,
@@ -139,7 +139,7 @@ def calibrate_folder(folder: Path, data: str, split: str = "PublicTest", target:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.calibrate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, type=Path, help="a model folder (a run's best/, fer_space/weights, ...)")
+    p.add_argument("--model", required=True, type=Path, help="a model folder (a run's best/, fer_space/embedded/NAME)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or a folder data set")
     p.add_argument("--split", default="PublicTest")
     p.add_argument("--target", type=float, default=0.8, help="accuracy of the answered faces (default 0.8)")

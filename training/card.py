@@ -234,13 +234,13 @@ def rewrite_card(model_dir: str | Path, *, repo_hint: str | None = None, title: 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m training.card FOLDER [FOLDER ...]``: write the cards of shipped model folders again."""
-    from fer_space.sources import SHIPPED_NAMES, shipped_source
+    from fer_space.sources import DISPLAY_NAMES, embedded_source
 
     p = argparse.ArgumentParser(prog="python -m training.card", description=main.__doc__.split(": ")[1])
     p.add_argument("folders", nargs="+", type=Path)
     for folder in p.parse_args(argv).folders:
-        source = shipped_source(folder)
-        print(rewrite_card(folder, repo_hint=source, title=SHIPPED_NAMES.get(source or "")))
+        source = embedded_source(folder)
+        print(rewrite_card(folder, repo_hint=source, title=DISPLAY_NAMES.get(source or "")))
     return 0
 
 

@@ -6,8 +6,8 @@
 # Prepare here (the trip must stay under 64 MiB, so the shipped weights stay behind):
 #   python -m training.data.pack ../shared/data/fer2013/fer2013.csv.gz --output .carry/fer2013   # 51 MiB
 #   pip download -q --no-deps facenet-pytorch==2.5.3 -d .carry/whl
-#   printf '/.carry/\n/fer_space/weights/\n/fer_space/zoo/\n/examples/\n' >> .git/info/exclude
-#   git rm -r -q --cached fer_space/weights fer_space/zoo examples
+#   printf '/.carry/\n/fer_space/embedded/fer_ensemble/\n/fer_space/embedded/\n/examples/\n' >> .git/info/exclude
+#   git rm -r -q --cached fer_space/embedded/fer_ensemble fer_space/embedded examples
 # Run with the device tool: command "bash training/device_fer2013.sh", carry [".carry"], timeout_s 540.
 # Then here: git reset -q, and drop the last three lines of .git/info/exclude.
 # Back in $OUT: results.json (each run's best PublicTest metrics and history) and runs.tar.part-*

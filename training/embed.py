@@ -1,14 +1,14 @@
 """Ship a trained run inside the package: ``python -m training.embed runs/compact_fer2013 [--data CSV]``.
 
-Without ``--name`` the run becomes the embedded default (``fer_space/weights``); with ``--name NAME``
-it is shipped beside it as ``embedded:NAME`` (``fer_space/zoo/NAME``), e.g. the seed's nano models.
+Without ``--name`` the run becomes the embedded default (``fer_space/embedded/fer_ensemble``); with ``--name NAME``
+it is shipped beside it as ``embedded:NAME`` (``fer_space/embedded/NAME``), e.g. the seed's nano models.
 
 With ``--data``, the metrics are measured again on the validation split the way the app runs the
 model (one pass, no flip averaging; the training's flip-averaged accuracy is kept beside them) and
 the model is calibrated there (``training.calibrate``: temperature and "unsure" threshold), and its
 int8 activation ranges are measured on training faces (``training.quantize``).
 Then the model card is written and ``best/`` (weights, config, card, metrics, pictures) is copied
-into ``fer_space/weights`` in one swap, after checking that it loads strictly and is small enough.
+into ``fer_space/embedded/fer_ensemble`` in one swap, after checking that it loads strictly and is small enough.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import safetensors.torch
 
 from fer_space.models import FERClassifier, load_model
 from fer_space.models.base import WEIGHTS_NAME, dequantize_int8, quantize_int8
-from fer_space.sources import EMBEDDED, EMBEDDED_DIR, SHIPPED_NAMES, ZOO_DIR
+from fer_space.sources import DEFAULT_DIR, DISPLAY_NAMES, EMBEDDED, EMBEDDED_ROOT
 
 from .calibrate import calibrate_folder
 from .card import write_card
@@ -54,7 +54,7 @@ def remeasure(best: Path, data: str, model: FERClassifier | None = None) -> None
     (best / "metrics.json").write_text(json.dumps(new, indent=2))
 
 
-def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None, int8: bool = False) -> Path:
+def embed(run_dir: Path, target: Path = DEFAULT_DIR, data: str | None = None, int8: bool = False) -> Path:
     """Copy ``run_dir/best`` into ``target`` (the package's embedded model folder); with ``int8`` the
     shipped weights are int8 (conv and linear, a scale per output channel) and measured as rounded.
     The run's own ``best/`` keeps its float32 weights."""
@@ -69,8 +69,8 @@ def embed(run_dir: Path, target: Path = EMBEDDED_DIR, data: str | None = None, i
         calibrate_folder(best, data, split, model=model)
         model.int8 = None  # measured afresh, on the weights as shipped
         store_int8(best, model, quantize_model(model, data, split))
-    source = EMBEDDED if target == EMBEDDED_DIR else f"{EMBEDDED}:{target.name}"
-    write_card(run_dir, repo_hint=source, title=SHIPPED_NAMES.get(source))
+    source = EMBEDDED if target == DEFAULT_DIR else f"{EMBEDDED}:{target.name}"
+    write_card(run_dir, repo_hint=source, title=DISPLAY_NAMES.get(source))
     with staged_dir(target) as tmp:
         tmp.chmod(0o755)
         for name in FILES:
@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.embed", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", type=Path)
     p.add_argument("--data", help="measure the metrics again on this data set's validation split (single pass)")
-    p.add_argument("--name", help="ship as embedded:NAME in fer_space/zoo/NAME instead of replacing the default")
+    p.add_argument("--name", help="ship as embedded:NAME in fer_space/embedded/NAME instead of replacing the default")
     p.add_argument("--int8", action="store_true", help="ship int8 conv/linear weights (a quarter of float32's size)")
     args = p.parse_args(argv)
-    target = ZOO_DIR / args.name if args.name else EMBEDDED_DIR
+    target = EMBEDDED_ROOT / args.name if args.name else DEFAULT_DIR
     print(f"embedded {args.run_dir / 'best'} -> {embed(args.run_dir, target, data=args.data, int8=args.int8)}")
     return 0
 

@@ -5,7 +5,7 @@ activation's min and max (ONNX Runtime's MinMax calibrator), quantizes the graph
 (``fer_space.runtime.int8``), and scores the float32 and int8 graphs on ``--split``. With ``--write`` the
 ranges and the int8 graph's output on a fixed input go into the folder's ``config.json`` (``"int8"``),
 which makes the app run the model in int8 on CPU, and the scores into ``metrics.json`` (``"int8"``).
-Check the speed before shipping (``python -m bench.shipped_models`` shows both): int8 pays for
+Check the speed before shipping (``python -m bench.embedded_models`` shows both): int8 pays for
 convolutions and large matrices, not for the tiny attention blocks of the nano Swin models, where it
 measured slower than float32.
 """
@@ -85,7 +85,7 @@ def write(folder: Path, model: FERClassifier, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.quantize", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, type=Path, help="a model folder (a run's best/, fer_space/weights, ...)")
+    p.add_argument("--model", required=True, type=Path, help="a model folder (a run's best/, fer_space/embedded/NAME)")
     p.add_argument("--data", required=True, help="fer2013.csv(.gz) or a folder data set")
     p.add_argument("--split", default="PublicTest", help="where to score float32 and int8")
     p.add_argument("--faces", type=int, default=512, help="training faces to measure the ranges on (default 512)")

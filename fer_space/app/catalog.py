@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import ModelLoadError
 from ..faces import PHOTO_DETECTOR, FaceDetector
 from ..predictor import Predictor, pick_device
-from ..sources import EMBEDDED, LIVE_SOURCE, REPO_ENV, REVISION_ENV, SHIPPED_NAMES, resolve_and_load, shipped_models
+from ..sources import DISPLAY_NAMES, EMBEDDED, LIVE_SOURCE, REPO_ENV, REVISION_ENV, embedded_models, resolve_and_load
 
 # The seed's full-size models and baselines. They are offered when a folder of the repo's name under
 # $FER_WEIGHTS_DIR holds their weights (e.g. what a GPU run brought back), or from the Hub when listed
@@ -30,8 +30,8 @@ SEED_REPOS = {
 WEIGHTS_DIR_ENV = "FER_WEIGHTS_DIR"
 NOT_TRAINED = ("The full-size models (Swin-SE-ResNet, SwinT and ResNet50 at 224 px) are not offered: they are not "
                "trained yet (they need a GPU run; see the README's Training section).")
-DEFAULT_NAME = SHIPPED_NAMES[EMBEDDED]
-LIVE_NAME = SHIPPED_NAMES[LIVE_SOURCE]
+DEFAULT_NAME = DISPLAY_NAMES[EMBEDDED]
+LIVE_NAME = DISPLAY_NAMES[LIVE_SOURCE]
 REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
 MAX_USER_MODELS = 3
 
@@ -65,10 +65,10 @@ def seed_entries() -> list[Entry]:
 
 
 def default_entries() -> list[Entry]:
-    """The shipped models named in ``SHIPPED_NAMES`` (the embedded default first), ``$FER_MODEL_REPO``
+    """The shipped models named in ``DISPLAY_NAMES`` (the embedded default first), ``$FER_MODEL_REPO``
     if set, the Hub models of ``$FER_COMPARE_REPOS`` and the full-size models found in ``$FER_WEIGHTS_DIR``."""
-    shipped = set(shipped_models())
-    entries = [Entry(name, source) for source, name in SHIPPED_NAMES.items() if source in shipped]
+    shipped = set(embedded_models())
+    entries = [Entry(name, source) for source, name in DISPLAY_NAMES.items() if source in shipped]
     repo = os.environ.get(REPO_ENV, "").strip()
     if repo:
         entries.insert(0, Entry(f"{repo} (Hub)", repo, os.environ.get(REVISION_ENV) or None))

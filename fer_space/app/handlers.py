@@ -163,7 +163,7 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
     ready = {}
     for name in names:
         state, reason = catalog.status(name)
-        if state in ("pending", "loading") and not catalog.entries[name].shipped:
+        if state in ("pending", "loading") and not catalog.entries[name].embedded:
             catalog.preload([name])
             info.append(f"| {name} | still being fetched from the Hub; try again shortly | | |")
             continue

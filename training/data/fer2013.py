@@ -8,9 +8,28 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_space.labels import EMOTIONS, FERPLUS_COLUMNS, fer2013_to_canonical
+from fer_space.labels import EMOTIONS
 
 from .arrays import FaceArrays
+
+# FER2013's ``emotion`` column numbers the emotions in this order.
+FER2013_ORDER: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+# FER+ vote columns (fer2013new.csv) -> canonical names; contempt, unknown and NF have none.
+FERPLUS_COLUMNS: dict[str, str] = {
+    "neutral": "neutral",
+    "happiness": "happy",
+    "surprise": "surprise",
+    "sadness": "sad",
+    "anger": "angry",
+    "disgust": "disgust",
+    "fear": "fear",
+}
+
+
+def fer2013_to_canonical(index: int) -> int:
+    """Map a FER2013 ``emotion`` index (0..6) to the canonical index."""
+    return EMOTIONS.index(FER2013_ORDER[index])
 
 
 def _open_text(path: Path):

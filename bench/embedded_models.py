@@ -1,6 +1,6 @@
-"""The models shipped inside the package, side by side: ``python -m bench.shipped_models [--json]``.
+"""The models shipped inside the package, side by side: ``python -m bench.embedded_models [--json]``.
 
-One row per shipped model (the embedded default and ``fer_space/zoo/*``, e.g. the seed's nano
+One row per shipped model (the embedded default and ``fer_space/embedded/*``, e.g. the seed's nano
 comparison): its measured PublicTest metrics (``metrics.json``, single pass in float32, with flip
 averaging, and in int8 as the app runs it on CPU), parameters, GMACs per face, and CPU latency per face
 at batch 1 on ONNX Runtime in float32 and on the backend the app uses (int8 where the model has
@@ -19,7 +19,7 @@ import torch
 from fer_space import Predictor
 from fer_space.models.base import count_params, dummy_input
 from fer_space.runtime.backends import make_runner
-from fer_space.sources import shipped_dir, shipped_models
+from fer_space.sources import embedded_dir, embedded_models
 
 from .pipeline import model_flops, pct, timed
 
@@ -29,7 +29,7 @@ def measure(source: str) -> dict:
     predictor = Predictor.from_pretrained(source, device="cpu")
     model = predictor.model
     metrics = predictor.source.metrics  # metrics.json, read once by the loader
-    train = json.loads((shipped_dir(source) / "train_config.json").read_text())
+    train = json.loads((embedded_dir(source) / "train_config.json").read_text())
     x = dummy_input(model, 1).normal_()
     float32, _ = make_runner(model, "onnx", torch.device("cpu"))
     with torch.inference_mode():
@@ -63,12 +63,12 @@ def to_markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.shipped_models", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m bench.embedded_models", description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="print JSON instead of a Markdown table")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    rows = [measure(source) for source in shipped_models()]
+    rows = [measure(source) for source in embedded_models()]
     print(json.dumps(rows, indent=2) if args.json else to_markdown(rows))
     return 0
 
