@@ -513,6 +513,8 @@ def test_a_hybrid_starts_from_its_branches_trained_alone(fer_csv, tmp_path):
         build_model(replace(cfg, init_branches={"vit": str(runs["resnet"] / "best")}))
     with pytest.raises(SystemExit, match="does not fit"):  # the nano Swin into the small hybrid
         build_model(replace(cfg, model="swin_se_resnet_small", init_branches={"swin": str(runs["swin"] / "best")}))
+    with pytest.raises(SystemExit, match="is not a model folder"):  # a moved or mistyped folder: one line
+        build_model(replace(cfg, init_branches={"swin": str(tmp_path / "nowhere")}))
 
     train(replace(cfg, epochs=1))  # a resumed run takes its weights from its checkpoint, not the branches'
     for run in runs.values():
@@ -531,3 +533,57 @@ def test_init_branch_on_the_command_line_replaces_the_config_s_branch(tmp_path):
     assert parse_args(["--config", str(config)])[0].init_branches == {"resnet": "runs/resnet_small_fer2013/best"}
     with pytest.raises(SystemExit):
         parse_args(["--config", str(config), "--init-branch", "resnet"])
+
+
+def test_set_overrides_any_field_and_refuses_unknown_ones(tmp_path):
+    from training.train import parse_args
+
+    config = "training/configs/swin_small_fer2013_cpu.yaml"
+    cfg, _ = parse_args(["--config", config, "--set", "augment.rotation=15", "--set", "augment.scale=[0.85, 1.15]",
+                         "--set", "teacher_online=true", "--set", "ferplus_weight=0.5", "--lr", "0.002"])
+    assert cfg.augment.rotation == 15 and list(cfg.augment.scale) == [0.85, 1.15] and cfg.augment.hflip == 0.5
+    assert cfg.teacher_online is True and cfg.ferplus_weight == 0.5 and cfg.lr == 0.002
+    for bad in ("no_such_field=1", "augment.no_such_part=1", "lr.x=1", "lr"):
+        with pytest.raises(SystemExit):
+            parse_args(["--config", config, "--set", bad])
+
+
+def test_ferplus_share_mixes_votes_and_labels(fer_csv, tmp_path):
+    from training.train import load_data
+
+    votes = make_ferplus_csv(tmp_path / "fer2013new.csv")
+    cfg = tiny_config(fer_csv, tmp_path / "run", ferplus_votes=str(votes), ferplus_weight=0.25)
+    train_faces, targets, _ = load_data(cfg, create_model(cfg.model, **cfg.model_args))
+    soft = ferplus_soft_labels(train_faces, votes)
+    one_hot = np.eye(len(EMOTIONS), dtype=np.float32)[train_faces.labels]
+    assert np.allclose(targets, 0.25 * soft + 0.75 * one_hot) and np.allclose(targets.sum(1), 1)
+    assert not np.allclose(soft, one_hot)  # the votes (8 happy, 2 neutral) differ from most labels
+
+
+def test_an_online_teacher_reads_the_augmented_batch(fer_csv, tmp_path):
+    from training.distill import OnlineTeacher
+
+    teacher_dir = tmp_path / "teacher"
+    torch.manual_seed(0)
+    create_model("compact_cnn").save_pretrained(teacher_dir)
+    teacher = OnlineTeacher(str(teacher_dir), create_model("compact_cnn"))
+    images = torch.randn(4, 1, 48, 48)
+    labels = torch.tensor([0, 3, 4, 6])
+    targets = teacher.targets(images, labels, 0.7)
+    probs = teacher.model(images).softmax(1)
+    assert torch.allclose(targets, 0.7 * probs + 0.3 * torch.nn.functional.one_hot(labels, 7).float(), atol=1e-6)
+    assert not torch.allclose(teacher.targets(images.flip(3), labels, 0.7), targets)  # it reads the view it gets
+    with pytest.raises(ValueError, match="img_size"):
+        OnlineTeacher(str(teacher_dir), create_model("swin_se_resnet"))
+    result = train(tiny_config(fer_csv, tmp_path / "run", teacher=str(teacher_dir), teacher_online=True, epochs=1))
+    assert result["epochs_run"] == 1 and not (tmp_path / "run" / "teacher_probs.npz").exists()
+
+
+def test_augmentation_ramps_from_the_mirror_alone_to_full_strength():
+    from training.transforms import AugmentConfig
+
+    full = AugmentConfig()
+    none, half = full.scaled(0.0), full.scaled(0.5)
+    assert none.hflip == full.hflip and none.rotation == 0 and tuple(none.scale) == (1.0, 1.0) and none.erasing == 0
+    assert half.rotation == full.rotation / 2 and tuple(half.scale) == pytest.approx((0.95, 1.05))
+    assert full.scaled(1.0) == full

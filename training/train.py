@@ -109,6 +109,8 @@ def build_model(cfg: TrainConfig, *, initialise: bool = True) -> FERClassifier:
 def init_branch(model: FERClassifier, branch: str, folder: str) -> None:
     """Copy the trained ``branch`` (a submodule name: ``swin``, ``resnet``) of the model in ``folder``
     into ``model``'s branch of the same name and shape."""
+    if not Path(folder, "config.json").is_file():
+        raise SystemExit(f"error: init_branches: {folder} is not a model folder (config.json + model.safetensors)")
     target, donor = getattr(model, branch, None), getattr(load_model(folder), branch, None)
     if not isinstance(target, nn.Module) or not isinstance(donor, nn.Module):
         raise SystemExit(f"error: init_branches: both {type(model).__name__} and the model in {folder} need a "
