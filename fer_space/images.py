@@ -11,7 +11,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-MAX_PIXELS = 50_000_000  # larger images are refused before decoding (decompression bombs)
+# Photos above MAX_PIXELS (a 108 MP phone photo) are read scaled down to fit it (a JPEG decodes at 1/2,
+# 1/4 or 1/8 scale where that still fits); above BOMB_PIXELS, Pillow's own limit (twice its
+# MAX_IMAGE_PIXELS), an image is refused before decoding (decompression bombs).
+MAX_PIXELS = 50_000_000
+BOMB_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 MIN_SIDE = 16
 
 
@@ -29,8 +33,8 @@ def _from_pil(img: Image.Image) -> np.ndarray:
 
 
 def _check_size(width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise ImageError(f"image is {width}x{height} pixels; the limit is {MAX_PIXELS // 1_000_000} megapixels")
+    if width * height > BOMB_PIXELS:
+        raise ImageError(f"image is {width}x{height} pixels; the limit is {BOMB_PIXELS // 1_000_000} megapixels")
     if min(width, height) < MIN_SIDE:
         raise ImageError(f"image is {width}x{height} pixels; each side must be at least {MIN_SIDE}")
 
@@ -41,14 +45,21 @@ def decode_bytes(data: bytes, name: str = "image") -> np.ndarray:
         raise ImageError(f"{name} is empty")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limits apply
             img = Image.open(io.BytesIO(data))
             _check_size(*img.size)
+            if img.width * img.height > MAX_PIXELS:
+                scale = (MAX_PIXELS / (img.width * img.height)) ** 0.5
+                target = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
+                img.draft("RGB", target)  # JPEG: decode at a reduced scale (a no-op for other formats)
+                img.thumbnail(target, Image.Resampling.LANCZOS)
             img.load()
             return _from_pil(img)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name} is too large: over {BOMB_PIXELS // 1_000_000} megapixels") from exc
+    except UnidentifiedImageError as exc:
         raise ImageError(f"{name} is not an image we can read ({type(exc).__name__})") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"{name} could not be decoded: {exc}") from exc

@@ -81,6 +81,11 @@ class StreamSession:
         self._times: deque[float] = deque(maxlen=30)
         self._latencies: deque[float] = deque(maxlen=30)
 
+    def cut(self) -> None:
+        """A scene cut: forget the faces, their answers and tracks; the next frame detects afresh."""
+        self.tracker.cut()
+        self._faces, self._classified = [], []
+
     def process(self, rgb: np.ndarray) -> FrameResult:
         """Classify the faces of one RGB frame and return it annotated."""
         start = time.perf_counter()

@@ -54,6 +54,10 @@ class FaceTracker:
         self.tracks: list[Track] = []
         self._next_id = 1
 
+    def cut(self) -> None:
+        """A scene cut: every track ends here; faces after it start new tracks (new ids)."""
+        self.tracks = []
+
     def update(self, boxes: list[Box], probs: np.ndarray, scores: list[float],
                landmarks: list[np.ndarray | None] | None = None) -> list[Track]:
         """Feed this frame's faces; returns the tracks seen in this frame (in detection order)."""

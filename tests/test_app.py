@@ -76,7 +76,7 @@ def test_predict_endpoint_on_examples(client, examples):
     for face in record["faces"]:
         assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
         assert face["label"] in EMOTIONS and isinstance(face["unsure"], bool) and isinstance(face["warnings"], list)
-    assert label["label"] == record["faces"][0]["label"]
+    assert label["label"] == record["faces"][0]["caption"]  # "unsure: sad / neutral" for an unsure face
 
 
 def test_predict_endpoint_explains_on_request(client, examples):
@@ -296,4 +296,85 @@ def test_browser_webcam_streams_tracked_labels(app_url, examples, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "app-webcam-tab.png"))
         text = stats.inner_text()  # "<model>: 12.3 FPS · 41 ms/frame (server) · #1 happy 87%"
         assert text.startswith(LIVE_NAME) and float(re.search(r"([\d.]+) FPS", text).group(1)) > 0
+        browser.close()
+
+
+GALLERY_CHECK = """(id) => {
+    const outer = document.querySelector(`#${id}`).getBoundingClientRect();  // the block clips what overflows
+    const wrap = document.querySelector(`#${id} .grid-wrap`).getBoundingClientRect();  // and this one scrolls
+    const box = {top: Math.max(outer.top, wrap.top), bottom: Math.min(outer.bottom, wrap.bottom)};
+    const items = [...document.querySelectorAll(`#${id} .thumbnail-item`)];
+    return items.map((item) => {
+        const r = item.getBoundingClientRect();
+        const caption = item.querySelector('.caption-label');
+        const c = caption ? caption.getBoundingClientRect() : null;
+        return {inside: r.top >= box.top - 1 && r.bottom <= box.bottom + 1 && r.height > 40,
+                caption: c !== null && c.height > 0 && c.top >= box.top - 1 && c.bottom <= box.bottom + 1};
+    });
+}"""
+
+
+def _analyse_in_browser(page, photo):
+    page.locator("input[type=file]").first.set_input_files(str(photo))
+    page.get_by_role("button", name="Analyse", exact=True).click()
+    page.locator("#faces-out img").first.wait_for(timeout=120_000)
+    page.wait_for_function("document.querySelectorAll('#faces-table tbody tr').length >= 1", timeout=60_000)
+
+
+def test_browser_crowded_photo_is_numbered_and_every_face_shows_whole(app_url, examples):
+    """The 16-face classroom photo: the annotated image numbers the faces (render tests check the labels
+    stay inside and apart), the table beside it lists each number, and the gallery shows every face and
+    its caption (it used to cut them at 160 px)."""
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+        for photo, at_least in (("singnet_classroom_in_tanzania.jpg", 14), ("singnet_laos.jpg", 2)):
+            _analyse_in_browser(page, examples / photo)
+            page.wait_for_function(f"document.querySelectorAll('#faces-gallery .thumbnail-item').length >= {at_least}",
+                                   timeout=60_000)
+            page.wait_for_function("document.querySelectorAll('#faces-table tbody tr').length === "
+                                   "document.querySelectorAll('#faces-gallery .thumbnail-item').length", timeout=30_000)
+            rows = page.locator("#faces-table tbody tr").all_inner_texts()
+            items = page.evaluate(GALLERY_CHECK, "faces-gallery")
+            page.screenshot(path=str(ARTIFACTS / f"app-{photo.split('.')[0]}.png"), full_page=True)
+            assert len(rows) == len(items) >= at_least and rows[0].startswith("#1")
+            assert all(item["inside"] and item["caption"] for item in items), items
+        browser.close()
+
+
+def test_browser_example_click_analyses_and_an_mp4v_video_uploads_without_an_error(app_url, examples, tmp_path):
+    _require_browser()
+    import cv2
+    from playwright.sync_api import sync_playwright
+
+    from fer_space.images import load_image
+
+    rgb = load_image(examples / "skimage_astronaut.png")
+    clip = tmp_path / "opencv.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (512, 512))
+    for i in range(10):
+        writer.write(np.ascontiguousarray(np.roll(rgb, 2 * i, axis=1)[:, :, ::-1]))
+    writer.release()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+        page.locator("#image-examples .gallery-item").first.click()  # no Analyse press after it
+        page.wait_for_function("document.querySelectorAll('#faces-table tbody tr').length >= 1", timeout=120_000)
+        page.locator("#faces-out img").first.wait_for(timeout=10_000)
+
+        page.get_by_role("tab", name="Video").click()
+        page.locator("#video-in input[type=file]").set_input_files(str(clip))
+        page.get_by_text("512x512").wait_for(timeout=60_000)  # the preview's line: size, length, frame rate
+        page.wait_for_timeout(1500)
+        toasts = page.locator(".toast-item").all_inner_texts()
+        page.screenshot(path=str(ARTIFACTS / "app-video-upload.png"), full_page=True)
+        assert not any("error" in t.lower() for t in toasts), toasts
         browser.close()

@@ -144,3 +144,15 @@ def test_video_that_is_not_a_video_and_zero_frames(predictor, tmp_path):
     writer.release()
     with pytest.raises(VideoError):
         process_video(empty, predictor, tmp_path / "out")
+
+
+def test_a_photo_over_the_working_size_is_read_scaled_down(predictor, photo):
+    from fer_space.images import MAX_PIXELS
+
+    big = np.asarray(Image.fromarray(photo).resize((9600, 6400), Image.Resampling.BILINEAR))  # 61 MP, 3:2
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, format="JPEG", quality=85)
+    rgb = load_image(buf.getvalue())
+    assert rgb.shape[0] * rgb.shape[1] <= MAX_PIXELS and rgb.shape[1] / rgb.shape[0] == pytest.approx(1.5, abs=0.01)
+    faces = predictor.predict(buf.getvalue())
+    assert len(faces) == 1 and faces[0].box[2] > rgb.shape[1] * 0.4  # the astronaut's face, in the scaled photo

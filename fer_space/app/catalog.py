@@ -49,7 +49,12 @@ class Entry:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
-    def shipped(self) -> bool:
+    def local(self) -> bool:
+        """Whether the weights are on this machine (embedded, or a local folder): no network to wait for."""
+        return self.embedded or Path(self.source).is_dir()
+
+    @property
+    def embedded(self) -> bool:
         """Whether the weights ship with the package (no Hub wait)."""
         return self.source == EMBEDDED or self.source.startswith(EMBEDDED + ":")
 
@@ -125,7 +130,7 @@ class ModelCatalog:
     def preload(self, names: list[str] | None = None) -> threading.Thread:
         """Load models one after another in a background thread (returns it at once). Not a daemon: a
         process that ends while a model loads waits for that load rather than dying inside it."""
-        entries = [self.entries[name] for name in names or self.names()]
+        entries = [self.entries[name] for name in (self.names() if names is None else names)]
         thread = threading.Thread(target=lambda: [self._load(e) for e in entries], name="fer-model-loader")
         thread.start()
         return thread

@@ -22,7 +22,7 @@ from ..render import NEUTRAL_BOX, annotate, draw_boxes
 from ..report import image_record
 from ..stream import StreamSession
 from .catalog import ModelCatalog
-from .outputs import fresh_output_dir, jpeg_files
+from .outputs import fresh_output_dir, jpeg_files, json_file
 
 MAX_VIDEO_SECONDS = 60
 
@@ -38,16 +38,15 @@ def metrics_line(predictor: Predictor) -> str:
 
 
 def model_banner(catalog: ModelCatalog, name: str) -> str:
-    """The line above the tabs: which model answers, and how good it is."""
+    """The line under a tab's model picker: which model answers, and how good it is."""
     try:
         p = catalog.get(name)
     except ModelLoadError as exc:
         return f"⚠️ **No trained model is available**: {exc}. Predictions are disabled."
-    fallback = ""
-    first = catalog.names()[0]
-    if name != first:
-        fallback = f" ({first} could not be loaded: {' '.join(catalog.status(first)[1].split())[:300]})"
-    return (f"Model in use: **{name}**{fallback} — `{p.model.description}`, {p.model.img_size} px "
+    note, first = "", catalog.names()[0]
+    if name != first and name == catalog.default_name():  # the configured main model could not be had
+        note = f" ({first} could not be loaded: {' '.join(catalog.status(first)[1].split())[:300]})"
+    return (f"Model in use: **{name}**{note} — `{p.model.description}`, {p.model.img_size} px "
             f"{'grey' if p.model.in_chans == 1 else 'RGB'} — {metrics_line(p)} (validation split; see About).")
 
 
@@ -66,8 +65,8 @@ def as_rgb(image) -> object:
 
 
 def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool, explain: bool = False):
-    """Annotated image, face crops, probabilities of the first face, the JSON record, all faces'
-    probabilities, and (with ``explain``) each face's Grad-CAM heat maps."""
+    """Annotated image, face crops, the first face's label, the JSON record and (with ``explain``) each
+    face's Grad-CAM heat maps."""
     if image is None:
         raise gr.Error("Upload a photo, paste one or take a webcam snapshot first.")
     predictor = get_predictor(catalog, model_name)
@@ -79,11 +78,10 @@ def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool, ex
     record = image_record(Path(str(image)).name, predictor, prediction)
     if not faces:
         gr.Warning("No face found. Try a larger, frontal, well-lit face.")
-        return jpeg_files([rgb])[0], [], None, record, [], []
+        return jpeg_files([rgb])[0], [], None, record, []
     annotated, *crops = jpeg_files([annotate(rgb, faces), *prediction.crops])
     gallery = [(c, f"#{i + 1} {f.caption}" + "".join(f" · {w}" for w in f.warnings))
                for i, (c, f) in enumerate(zip(crops, faces, strict=True))]
-    probs = [f.probabilities for f in faces]
     heat = []
     if explain:
         overlays, captions = [], []
@@ -92,11 +90,27 @@ def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool, ex
                 overlays.append(overlay(crop, heat_map))
                 captions.append(f"#{i + 1} {faces[i].caption} · {name}")
         heat = list(zip(jpeg_files(overlays), captions, strict=True))
-    return annotated, gallery, probs[0], record, probs, heat
+    return annotated, gallery, label_value(record["faces"][0]), record, heat
 
 
-def select_face(probs: list[dict], evt: gr.SelectData):
-    return probs[evt.index] if probs and evt.index is not None and evt.index < len(probs) else None
+def label_value(face: dict) -> str:
+    """A face record as ``gr.Label`` shows it: its caption as the headline (``unsure: sad / neutral`` when
+    the model is unsure, not its top class) over the seven probabilities, highest first."""
+    ranked = sorted(face["probabilities"].items(), key=lambda kv: -kv[1])
+    return json_file({"label": face["caption"], "confidences": [{"label": k, "confidence": v} for k, v in ranked]})
+
+
+def select_face(record: dict | None, evt: gr.SelectData):
+    faces = (record or {}).get("faces", [])
+    return label_value(faces[evt.index]) if evt.index is not None and evt.index < len(faces) else None
+
+
+def faces_table(record: dict | None) -> pd.DataFrame:
+    """One row per face, numbered as on the image: what it reads and its warnings."""
+    faces = (record or {}).get("faces", [])
+    return pd.DataFrame({"face": [f"#{i + 1}" for i in range(len(faces))],
+                         "reads": [f["caption"] for f in faces],
+                         "warnings": ["; ".join(f["warnings"]) for f in faces]}, columns=["face", "reads", "warnings"])
 
 
 def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession | None, model_name: str,
@@ -113,6 +127,17 @@ def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession 
     stats = (f"**{model_name or catalog.default_name()}**: {result.fps:.1f} FPS · {result.latency_ms:.0f} ms/frame "
              f"(server) · {faces}")
     return result.annotated, session, stats
+
+
+def preview_video(video) -> tuple[object, str]:
+    """The uploaded video's first frame and one line about it (or a plain message)."""
+    from ..video import first_frame
+
+    try:
+        frame, info = first_frame(video)
+    except FERError as exc:
+        return None, f"⚠️ {exc}"
+    return frame, f"{info}; press **Analyse video**."
 
 
 def analyse_video(catalog: ModelCatalog, video, model_name: str, progress=gr.Progress()):  # noqa: B008
@@ -159,7 +184,7 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
     faces = catalog.detector.detect(rgb)
     if not faces:
         gr.Warning("No face found.")
-    info = ["| model | status | published evaluation | parameters |", "|---|---|---|---|"]
+    info = ["| model | status | published evaluation | params |", "|---|---|---|---|"]
     ready = {}
     for name in names:
         state, reason = catalog.status(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -44,3 +45,11 @@ def jpeg_files(images: list[np.ndarray]) -> list[str]:
         cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
         paths.append(str(path))
     return paths
+
+
+def json_file(data: dict) -> str:
+    """Write ``data`` as a JSON file of this request and return its path (``gr.Label`` reads a label with
+    its own headline from one)."""
+    path = fresh_output_dir() / "value.json"
+    path.write_text(json.dumps(data))
+    return str(path)
