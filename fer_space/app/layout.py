@@ -72,7 +72,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                     heat_gallery = gr.Gallery(label="Where the model looked (Grad-CAM: red = most weight; "
                                               "one map per branch for Swin-SE-ResNet)", columns=4, height="fit-content",
                                               object_fit="contain", format="jpeg", elem_id="heat-gallery")
-                    json_out = gr.JSON(label="JSON (the CLI's record)")
+                    json_out = gr.JSON(label="JSON (the CLI's record)", elem_id="record-json")
             analyse = on_gpu(30)(lambda *a: handlers.analyse_image(catalog, *a))
             image_inputs = [image_in, image_model, align, explain]
             image_outputs = [image_out, gallery, face_label, json_out, heat_gallery]
