@@ -95,3 +95,25 @@ def test_ui_stream_function_keeps_per_session_state(examples, compact_dir):
     assert state_a is not state_b and state_a.frame_index == state_b.frame_index == 4
     assert "FPS" in stats and "#1" in stats
     assert stream_frame(catalog, detector, None, state_a, "test model", 1)[0] is None
+
+
+def test_video_tracks_end_at_a_scene_cut(predictor, examples, tmp_path):
+    """Two shots with the face in the same place: one track each, not one track across the cut."""
+    import cv2
+
+    from fer_space.images import load_image
+    from fer_space.video import CUT_LEVELS, frame_signature, process_video
+
+    rgb = load_image(examples / "skimage_astronaut.png")
+    other_shot = np.clip(rgb.astype(np.float32) * 0.35 + np.array([90, 10, 60]), 0, 255).astype(np.uint8)
+    assert np.abs(frame_signature(rgb) - frame_signature(other_shot)).mean() > CUT_LEVELS
+    path = tmp_path / "two_shots.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
+    for i in range(16):
+        frame = rgb if i < 8 else other_shot
+        writer.write(np.ascontiguousarray(np.roll(frame, i, axis=1)[:, :, ::-1]))
+    writer.release()
+    rows = process_video(path, predictor, tmp_path / "out").rows
+    before = {r["track_id"] for r in rows if r["frame"] < 8}
+    after = {r["track_id"] for r in rows if r["frame"] >= 8}
+    assert len(before) == 1 and len(after) == 1 and before != after
