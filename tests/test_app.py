@@ -378,3 +378,17 @@ def test_browser_example_click_analyses_and_an_mp4v_video_uploads_without_an_err
         page.screenshot(path=str(ARTIFACTS / "app-video-upload.png"), full_page=True)
         assert not any("error" in t.lower() for t in toasts), toasts
         browser.close()
+
+
+def test_import_app_exits_cleanly_and_nothing_is_written_into_the_package(client, examples):
+    """``import app`` builds the app and returns (it used to end in ``terminate called`` and exit 134
+    while models loaded in daemon threads); after the app has served, the package holds only its files."""
+    client.predict(handle_file(str(examples / "singnet_laos.jpg")), DEFAULT, True, False, api_name="/predict")
+    run = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    if shutil.which("git") and (ROOT / ".git").exists():
+        status = subprocess.run(["git", "status", "--porcelain", "--ignored", "--", "fer_space", "app.py"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.splitlines()
+        written = [line for line in status if "__pycache__" not in line and (line.startswith(("??", "!!")))]
+        assert written == [], written
