@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fer_space.models import Ensemble, FERClassifier, load_model
-from fer_space.models.base import dequantize_int8, quantize_int8
+from fer_space.models.storage import dequantize_int8, quantize_int8
 
 from .checkpoint import save_model_dir
 from .data import load_faces

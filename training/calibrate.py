@@ -24,7 +24,7 @@ import torch
 
 from fer_space.confidence import Calibration
 from fer_space.models import FERClassifier, load_model
-from fer_space.models.base import CONFIG_NAME
+from fer_space.models.storage import CONFIG_NAME
 
 from .checkpoint import update_json
 from .data import load_faces

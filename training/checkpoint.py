@@ -15,7 +15,7 @@ import safetensors.torch
 import torch
 
 from fer_space.models import FERClassifier
-from fer_space.models.base import WEIGHTS_NAME, quantize_int8
+from fer_space.models.storage import WEIGHTS_NAME, quantize_int8
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from pathlib import Path
 import safetensors.torch
 
 from fer_space.models import FERClassifier, load_model
-from fer_space.models.base import WEIGHTS_NAME, dequantize_int8, quantize_int8
+from fer_space.models.storage import WEIGHTS_NAME, dequantize_int8, quantize_int8
 from fer_space.sources import DEFAULT_DIR, DISPLAY_NAMES, EMBEDDED, EMBEDDED_ROOT
 
 from .calibrate import calibrate_folder

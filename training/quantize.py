@@ -22,7 +22,7 @@ import numpy as np
 
 from fer_space.labels import EMOTIONS
 from fer_space.models import FERClassifier, load_model
-from fer_space.models.base import CONFIG_NAME
+from fer_space.models.storage import CONFIG_NAME
 from fer_space.runtime import int8 as int8_graphs
 from fer_space.runtime.backends import OnnxRunner, cached_export
 

@@ -11,11 +11,12 @@ from typing import Any
 
 from huggingface_hub import hf_hub_download
 
-from .base import CONFIG_NAME, FERClassifier, read_config
+from .base import FERClassifier
 from .baselines import ResNetClassifier, SwinClassifier
 from .compact import CompactCNN
 from .ensemble import Ensemble
 from .registry import ARCHITECTURES, PRESETS, architecture_of, create_model, list_models
+from .storage import CONFIG_NAME, read_config
 from .swin_se_resnet import SwinSEResNet
 
 

@@ -4,14 +4,12 @@ A checkpoint is a folder (local, embedded or a Hub repo) holding ``model.safeten
 ``config.json``. The config holds the constructor arguments of the model plus ``architecture``,
 so :func:`fer_space.models.load_model` can rebuild any checkpoint without knowing its class.
 Loading is strict (missing or unexpected keys fail) and reads safetensors only: no pickle, no
-backbone download. Weights may be stored in float16 or in int8 with one float32 scale per output
-channel (``KEY`` + ``KEY.int8_scale``, see :func:`quantize_int8`); both load as float32.
+backbone download. Weights may be stored in float16 or in int8 (``storage``); both load as float32.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +21,7 @@ from torch import nn
 
 from ..confidence import Calibration
 from ..labels import EMOTIONS, id2label_dict, labels_from_id2label
+from .storage import CONFIG_NAME, WEIGHTS_NAME, dequantize_int8, read_config
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -30,9 +29,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # 224 px for the full-size backbones; FER2013's 48 px grey faces for the CPU-scale models.
 IMAGENET_INPUT = {"img_size": 224, "in_chans": 3, "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "crop_margin": 0.15}
 FER48_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,), "crop_margin": 0.15}
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
-INT8_SCALE = ".int8_scale"
 # Keys of config.json that are not constructor arguments.
 NOT_ARGUMENTS = ("architecture", "calibration", "int8")
 # The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
@@ -52,31 +48,6 @@ from fer_space import Predictor
 faces = Predictor.from_pretrained("FOLDER or owner/repo").predict("photo.jpg")
 ```
 """
-
-
-def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Conv and linear weights (floating, 2-D or more) as int8 with a float32 scale per output
-    channel (absmax / 127); other tensors (biases, norms, counters) unchanged."""
-    out = {}
-    for key, value in state.items():
-        if value.is_floating_point() and value.ndim > 1:
-            value = value.float()
-            scale = value.abs().amax(dim=tuple(range(1, value.ndim)), keepdim=True).clamp(min=1e-12) / 127
-            out[key] = (value / scale).round().clamp(-127, 127).to(torch.int8).contiguous()
-            out[key + INT8_SCALE] = scale.contiguous()
-        else:
-            out[key] = value.contiguous()
-    return out
-
-
-def dequantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """The inverse of :func:`quantize_int8` (float32 weights); a state without scales is returned as is."""
-    out = dict(state)
-    for key in [k for k in state if k.endswith(INT8_SCALE)]:
-        weight = key[: -len(INT8_SCALE)]
-        if weight in state:  # a scale without its weight stays behind as an unexpected key
-            out[weight] = state[weight].float() * out.pop(key)
-    return out
 
 
 class FERClassifier(
@@ -263,17 +234,6 @@ class FERClassifier(
                 f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
             )
         return model.eval()
-
-
-def read_config(config_path: str | Path) -> dict[str, Any]:
-    """Read a ``config.json`` into a dict, with a clear error when it is not one."""
-    try:
-        config = json.loads(Path(config_path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"cannot read model config {config_path}: {exc}") from exc
-    if not isinstance(config, dict):
-        raise ValueError(f"model config {config_path} is not a JSON object")
-    return config
 
 
 def count_params(model: nn.Module) -> int:
