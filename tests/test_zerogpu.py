@@ -49,7 +49,7 @@ def test_without_spaces_the_functions_are_left_as_they_are(monkeypatch, examples
         return 1
     assert on_gpu(30)(fn) is fn
     demo = build_demo(_catalog())
-    _, _, _, record, _, _ = _api_fn(demo, "predict")(load_image(examples / "skimage_astronaut.png"), DEFAULT_NAME,
+    _, _, _, record, _ = _api_fn(demo, "predict")(load_image(examples / "skimage_astronaut.png"), DEFAULT_NAME,
                                                      True)
     assert len(record["faces"]) == 1
 
@@ -64,6 +64,6 @@ def test_on_zerogpu_image_video_and_compare_borrow_the_gpu_and_the_webcam_does_n
     demo = build_demo(_catalog())
     assert sorted(spaces.durations) == [30, 60, 120]  # image, compare, video; nothing for the stream
     rgb = load_image(examples / "skimage_astronaut.png")
-    _, _, _, record, _, _ = _api_fn(demo, "predict")(rgb, DEFAULT_NAME, True)
+    _, _, _, record, _ = _api_fn(demo, "predict")(rgb, DEFAULT_NAME, True)
     _, summary, _, _ = _api_fn(demo, "compare")(rgb, [DEFAULT_NAME], "")
     assert spaces.calls == [30, 60] and len(record["faces"]) == len(summary) == 1

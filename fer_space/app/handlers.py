@@ -75,7 +75,7 @@ def analyse_image(catalog: ModelCatalog, image, model_name: str, align: bool, ex
     except FERError as exc:
         raise gr.Error(f"Cannot read this image: {exc}") from exc
     rgb, faces = prediction.image, prediction.faces
-    record = image_record(Path(str(image)).name, predictor, prediction)
+    record = image_record(Path(image).name if isinstance(image, (str, Path)) else "image", predictor, prediction)
     if not faces:
         gr.Warning("No face found. Try a larger, frontal, well-lit face.")
         return jpeg_files([rgb])[0], [], None, record, []

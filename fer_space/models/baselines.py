@@ -67,10 +67,12 @@ class ResNetClassifier(FERClassifier):
         self.head = nn.Sequential(nn.Dropout(drop_rate), nn.Linear(self.resnet.num_features, self.num_classes))
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.resnet.forward_features(x)
+        """The ResNet's pooled features (called whole, so the exported graph keeps the names that the
+        stored int8 ranges refer to)."""
+        return self.resnet(x)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.resnet.forward_head(features, pre_logits=True))
+        return self.head(features)
 
     def gradcam_layers(self) -> dict[str, list[tuple[nn.Module, bool]]]:
         return {"model": [(self.resnet.layer4, False)]}
