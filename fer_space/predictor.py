@@ -119,10 +119,13 @@ class Predictor:
             return {**metrics, **int8, "precision": "int8"}
         return metrics
 
-    def crops(self, rgb: np.ndarray, faces: list[Face], align: bool | None = None) -> list[np.ndarray]:
-        """The model's crops of ``faces`` (its margin; eyes levelled when ``align``, default ``self.align``)."""
+    def crops(self, rgb: np.ndarray, faces: list[Face], align: bool | None = None,
+              margin: float | None = None) -> list[np.ndarray]:
+        """The model's crops of ``faces``: its ``crop_margin`` (or ``margin``), eyes levelled when ``align``
+        (default ``self.align``)."""
         align = self.align if align is None else align
-        return [crop_face(rgb, f, margin=self.model.crop_margin, align=align) for f in faces]
+        margin = self.model.crop_margin if margin is None else margin
+        return [crop_face(rgb, f, margin=margin, align=align) for f in faces]
 
     @torch.inference_mode()
     def classify_faces(self, crops: list[np.ndarray]) -> np.ndarray:
