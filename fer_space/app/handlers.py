@@ -198,7 +198,7 @@ def compare_models(catalog: ModelCatalog, image, names: list[str], extra_repo: s
             reason = " ".join(catalog.status(name)[1].split()).replace("|", "/")
             info.append(f"| {name} | unavailable: {reason} | | |")
     answers = compare(rgb, faces, ready)
-    summary = pd.DataFrame({"face": list(range(1, len(faces) + 1))})
+    summary = pd.DataFrame({"#": list(range(1, len(faces) + 1))})
     for a in answers:
         params = sum(p.numel() for p in a.predictor.model.parameters()) / 1e6
         info.append(f"| {a.name} | ready, {a.ms:.0f} ms for {len(faces)} face(s) | {metrics_line(a.predictor)} | "

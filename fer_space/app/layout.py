@@ -131,7 +131,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
         with gr.Tab("Compare models"):
             with gr.Row():
                 with gr.Column():
-                    cmp_in = path_upload(sources=["upload", "clipboard"], label="Photo")
+                    cmp_in = path_upload(sources=["upload", "clipboard"], label="Photo", elem_id="compare-in")
                     cmp_models = gr.CheckboxGroup(names, value=[n for n in names if catalog.entries[n].embedded],
                                                   label="Models")
                     if catalog.missing_note():
