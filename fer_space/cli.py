@@ -23,7 +23,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     try:
         predictor = Predictor.from_pretrained(args.model, revision=args.revision, device=args.device,
-                                              align=not args.no_align, backend=args.backend)
+                                              align=args.align, backend=args.backend)
     except (FERError, ValueError, RuntimeError) as exc:  # RuntimeError: an int8 graph that did not check out
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                         "onnx (float32) or int8")
     p.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     p.add_argument("--save", metavar="DIR", help="write annotated copies here")
-    p.add_argument("--no-align", action="store_true", help="do not rotate faces to level the eyes")
+    p.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                   help="rotate faces to level the eyes, or not (default: as the model was trained)")
     p.add_argument("--explain", metavar="DIR", help="write Grad-CAM heat maps of each face here (slower)")
     c = sub.add_parser("compare", help="several models on the same faces of one image")
     c.add_argument("image", help="an image file")

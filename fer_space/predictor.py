@@ -74,7 +74,7 @@ class Predictor:
         source: ModelSource | None = None,
         detector: FaceDetector | None = None,
         device: str | torch.device = "auto",
-        align: bool = True,
+        align: bool | None = None,
         backend: str = "auto",
     ) -> None:
         self.device = pick_device(device)
@@ -82,7 +82,7 @@ class Predictor:
         self.runner, self.backend = make_runner(self.model, backend, self.device)
         self.source = source or ModelSource("local", "in-memory model")
         self.detector = detector or FaceDetector(**PHOTO_DETECTOR, device=self.device)
-        self.align = align
+        self.align = model.crop_align if align is None else align  # level the eyes: the model's own choice
         self.transform = eval_transform(model)
         # Model outputs follow its own id2label; results are always reported in canonical order.
         self._order = canonical_order(model.labels)
@@ -95,7 +95,7 @@ class Predictor:
         revision: str | None = None,
         device: str = "auto",
         detector: FaceDetector | None = None,
-        align: bool = True,
+        align: bool | None = None,
         backend: str = "auto",
     ) -> Predictor:
         """Load a model from a Hub repo id, a local folder or ``"embedded"`` (see ``sources``).

@@ -52,3 +52,14 @@ def test_pipeline_evaluation_runs_from_the_command_line(tmp_path, capsys):
                  "--json"]) == 0
     assert '"pipeline_accuracy": {"app"' in capsys.readouterr().out
     assert main(["--data", str(tmp_path / "missing.csv"), "--split", "PublicTest"]) == 2
+
+
+def test_every_embedded_model_crops_as_fer2013_frames_its_faces(compact_dir):
+    from fer_space.models.base import FER2013_CROP
+    from fer_space.sources import embedded_models
+
+    for source in embedded_models():
+        predictor = Predictor.from_pretrained(source, device="cpu", backend="torch")
+        assert (predictor.model.crop_margin, predictor.model.crop_align) == tuple(FER2013_CROP.values()), source
+        assert predictor.align is False
+    assert Predictor.from_pretrained(source, device="cpu", backend="torch", align=True).align is True

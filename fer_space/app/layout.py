@@ -54,7 +54,8 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                     image_model = gr.Dropdown(names, value=default, label="Model")
                     image_line = gr.Markdown(handlers.model_banner(catalog, default))
                     with gr.Row():
-                        align = gr.Checkbox(value=True, label="Level the eyes before classifying")
+                        align = gr.Checkbox(value=False, label="Level the eyes before classifying (the models "
+                                            "were trained on faces as they come)")
                         explain = gr.Checkbox(value=False, label="Show where the model looked (Grad-CAM)")
                     image_btn = gr.Button("Analyse", variant="primary")
                     image_examples = gr.Examples(examples, inputs=[image_in], label="Examples (click one to analyse)",

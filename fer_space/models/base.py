@@ -27,8 +27,12 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # What a model reads, the preprocessing facts every model records in its config.json. ImageNet's RGB
 # 224 px for the full-size backbones; FER2013's 48 px grey faces for the CPU-scale models.
-IMAGENET_INPUT = {"img_size": 224, "in_chans": 3, "mean": IMAGENET_MEAN, "std": IMAGENET_STD, "crop_margin": 0.15}
-FER48_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,), "crop_margin": 0.15}
+# The crop (``crop_margin``, ``crop_align``) is the framing of the faces a model was trained on, measured
+# for FER2013 with ``training.pipeline_eval`` (docs/crop.md): a square of 0.95 x the detector's box
+# height about its centre (margin -0.025 on the box's longer side), the eyes not levelled.
+FER2013_CROP = {"crop_margin": -0.025, "crop_align": False}
+IMAGENET_INPUT = {"img_size": 224, "in_chans": 3, "mean": IMAGENET_MEAN, "std": IMAGENET_STD, **FER2013_CROP}
+FER48_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,), **FER2013_CROP}
 # Keys of config.json that are not constructor arguments.
 NOT_ARGUMENTS = ("architecture", "calibration", "int8")
 # The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
@@ -61,7 +65,8 @@ class FERClassifier(
 ):
     """Common interface, timm's split: ``forward_features(x)`` -> ``forward_head(features)`` -> logits
     over ``self.labels``; ``gradcam_layers()`` names the layers Grad-CAM reads; the preprocessing facts
-    (``img_size``, ``in_chans``, ``mean``, ``std``, ``crop_margin``) default to ``default_input``.
+    (``img_size``, ``in_chans``, ``mean``, ``std``, ``crop_margin``, ``crop_align``) default to
+    ``default_input``.
 
     Subclasses set ``architecture`` (the name ``config.json`` records), register with
     ``@register_architecture``, and pass their keyword arguments' rest to ``super().__init__``.
@@ -79,9 +84,11 @@ class FERClassifier(
         mean: tuple[float, ...] | list[float] | None = None,
         std: tuple[float, ...] | list[float] | None = None,
         crop_margin: float | None = None,
+        crop_align: bool | None = None,
     ) -> None:
         super().__init__()
-        given = {"img_size": img_size, "in_chans": in_chans, "mean": mean, "std": std, "crop_margin": crop_margin}
+        given = {"img_size": img_size, "in_chans": in_chans, "mean": mean, "std": std, "crop_margin": crop_margin,
+                 "crop_align": crop_align}
         facts = {**self.default_input, **{k: v for k, v in given.items() if v is not None}}
         img_size, in_chans, mean, std = facts["img_size"], facts["in_chans"], facts["mean"], facts["std"]
         self.labels = labels_from_id2label(id2label or id2label_dict(EMOTIONS))
@@ -96,8 +103,9 @@ class FERClassifier(
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
         self.crop_margin = float(facts["crop_margin"])
+        self.crop_align = bool(facts["crop_align"])
         self.record_config(img_size=self.img_size, in_chans=self.in_chans, mean=list(self.mean), std=list(self.std),
-                           crop_margin=self.crop_margin)
+                           crop_margin=self.crop_margin, crop_align=self.crop_align)
 
     @classmethod
     def init_arguments(cls) -> set[str]:

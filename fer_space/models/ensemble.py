@@ -20,7 +20,7 @@ from ..labels import id2label_dict
 from .base import NOT_ARGUMENTS, FERClassifier
 from .registry import architecture_of, register_architecture
 
-INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "labels")
+INPUT_FACTS = ("img_size", "in_chans", "mean", "std", "crop_margin", "crop_align", "labels")
 
 
 @register_architecture
@@ -43,7 +43,7 @@ class Ensemble(FERClassifier):
                     raise ValueError(f"ensemble member {i} differs from member 0 in {fact}: "
                                      f"{getattr(model, fact)} != {getattr(first, fact)}")
         super().__init__(id2label=id2label_dict(first.labels), img_size=first.img_size, in_chans=first.in_chans,
-                         mean=first.mean, std=first.std, crop_margin=first.crop_margin)
+                         mean=first.mean, std=first.std, crop_margin=first.crop_margin, crop_align=first.crop_align)
         self.members = nn.ModuleList(models)
         self.flip = bool(flip)
 
