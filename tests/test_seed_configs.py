@@ -74,3 +74,41 @@ def test_seed_combined_set_is_built_without_leaks_and_trains(sources, tmp_path, 
     assert counts["train"] == sum(round(round(t * 0.004) * 0.8) for t in (5992, 3900, 5589, 5568, 5894, 5661, 5946))
     assert 0 < counts["val"] < counts["train"] and 0 < counts["test"]
     assert _one_epoch("swin_se_resnet_fer2013_affectnet_gpu.yaml", out, tmp_path / "run")["epochs_run"] == 1
+
+
+def serve_timm_checkpoint(hub, name: str, folder) -> dict:
+    """Publish timm's ``name`` with random weights on the local Hub, under the repo id and in the file
+    layout timm downloads (``timm/NAME.TAG``: model.safetensors + config.json); returns its weights."""
+    import timm
+    import torch
+    from timm.models import get_pretrained_cfg
+    from timm.models._hub import save_for_hf
+
+    torch.manual_seed(7)
+    model = timm.create_model(name, pretrained=False)
+    save_for_hf(model, folder, safe_serialization="both")
+    hub.state.seed_folder(get_pretrained_cfg(name).hf_hub_id, folder)
+    return model.state_dict()
+
+
+def test_the_full_size_config_starts_both_branches_from_the_hub_s_imagenet_weights(hub, sources, tmp_path):
+    """The path of users with a GPU and the Hub: ``pretrained_backbones: true`` in the full-size config
+    loads timm's Swin-T and ResNet-50 checkpoints, by timm's own repo names, into both branches; then one
+    training step runs."""
+    import torch
+
+    from training.train import build_model
+
+    swin = serve_timm_checkpoint(hub, "swin_tiny_patch4_window7_224", tmp_path / "swin")
+    resnet = serve_timm_checkpoint(hub, "resnet50", tmp_path / "resnet")
+    cfg = TrainConfig.from_yaml(CONFIGS / "swin_se_resnet_fer2013_gpu.yaml").to_dict()
+    assert cfg["model"] == "swin_se_resnet" and cfg["pretrained_backbones"] is True
+    cfg.update(data=str(sources[0]), epochs=1, limit=4, batch_size=2, workers=0, threads=2, precision="fp32",
+               output=str(tmp_path / "run"), tta_flip=False)
+    model = build_model(TrainConfig.from_dict(cfg))
+    for branch, served in (("swin", swin), ("resnet", resnet)):
+        own = getattr(model, branch).state_dict()
+        shared = [k for k in own if k in served and not k.startswith(("head", "fc"))]
+        assert len(shared) > 100 and all(torch.equal(own[k], served[k]) for k in shared), branch
+    result = train(TrainConfig.from_dict(cfg))
+    assert result["epochs_run"] == 1 and (tmp_path / "run" / "best" / "model.safetensors").is_file()
