@@ -1,13 +1,13 @@
 """Face-quality warnings from cheap measures: size, blur, exposure and head turn.
 
-Each measure is taken on what a classifier reads: the face box inside the classifier's crop (all of
-a crop as tight as FER2013's framing), as a 48x48 grey image (the size of FER2013's faces), except the size itself (the box's shorter side in the photo's
-pixels) and the head turn (from MTCNN's five landmarks). The thresholds were measured on FER2013
-PublicTest with the Compact CNN (68.5% on all 3,589 faces): each marks where the faces beyond it are
-read right at least 10 points less often (``python -m training.quality_thresholds --model embedded:compact_cnn
---data data/fer2013.csv``; docs/trust.md has the table).
-Bright faces and turned heads (up to the 50 degrees measured) showed no such drop there, so they are
-measured and reported but not warned about.
+Each measure is taken on what a classifier reads: the face box inside the classifier's crop (all of a
+crop as tight as FER2013's framing), as a 48x48 grey image (the size of FER2013's faces), except the
+size itself (the box's shorter side in the photo's pixels) and the head turn (from MTCNN's five
+landmarks). The thresholds were measured on FER2013 PublicTest with the Compact CNN (68.5% on all 3,589
+faces): each marks where the faces beyond it are read right at least 10 points less often
+(``python -m training.quality_thresholds --model embedded:compact_cnn --data data/fer2013.csv``;
+docs/trust.md has the table). Bright faces and turned heads (up to the 50 degrees measured) showed no
+such drop there, so they are measured and reported but not warned about.
 """
 
 from __future__ import annotations
