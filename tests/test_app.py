@@ -176,10 +176,7 @@ def test_browser_sees_tabs_and_an_annotated_result(app_url, examples):
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+        browser, page = _open_app(pw, app_url)
         for tab in ("Image", "Webcam", "Video", "Compare models", "About"):
             assert page.get_by_role("tab", name=tab).is_visible()
         assert page.get_by_text("Model in use").is_visible()
@@ -192,6 +189,15 @@ def test_browser_sees_tabs_and_an_annotated_result(app_url, examples):
         page.get_by_text("detection_score").first.wait_for(timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "app-image-tab.png"), full_page=True)
         browser.close()
+
+
+def _open_app(pw, app_url):
+    """Chromium on the app, once its tabs are there: (browser, page)."""
+    browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+    return browser, page
 
 
 def _rss_mb(pid):
@@ -334,10 +340,7 @@ def test_browser_crowded_photo_is_numbered_and_every_face_shows_whole(app_url, e
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+        browser, page = _open_app(pw, app_url)
         for photo, at_least in (("singnet_classroom_in_tanzania.jpg", 14), ("singnet_laos.jpg", 2)):
             _analyse_in_browser(page, examples / photo)
             rows = re.findall(r"^#(\d+)$", page.locator("#faces-table").inner_text(), flags=re.M)
@@ -362,10 +365,7 @@ def test_browser_example_click_analyses_and_an_mp4v_video_uploads_without_an_err
         writer.write(np.ascontiguousarray(np.roll(rgb, 2 * i, axis=1)[:, :, ::-1]))
     writer.release()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(app_url, wait_until="domcontentloaded")
-        page.get_by_role("tab", name="About").wait_for(timeout=60_000)
+        browser, page = _open_app(pw, app_url)
         page.locator("#image-examples .gallery-item").first.click()  # no Analyse press after it
         page.wait_for_function("document.querySelector('#faces-table').innerText.includes('#1')", timeout=120_000)
         page.locator("#faces-out img").first.wait_for(timeout=10_000)

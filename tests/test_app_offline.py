@@ -1,20 +1,15 @@
 """The app with the Hub out of reach, as on a machine without network: it starts, and the first Compare
 answers in seconds (no request waits on the network; Hub models are tried once, in the background)."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
 
+from bench.pipeline import serve_app
 from fer_space.sources import DEFAULT_DIR, DISPLAY_NAMES
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not (DEFAULT_DIR / "model.safetensors").exists(), reason="no embedded model")
 
 
@@ -26,33 +21,19 @@ def _closed_port():
 
 @pytest.fixture(scope="module")
 def offline_app(tmp_path_factory):
-    port = _closed_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "HF_ENDPOINT": f"http://127.0.0.1:{_closed_port()}",  # the Hub: refused, and retried by its client
+    env = {"HF_ENDPOINT": f"http://127.0.0.1:{_closed_port()}",  # the Hub: refused, and retried by its client
            "HF_HUB_OFFLINE": "0", "FER_CACHE": str(tmp_path_factory.mktemp("empty-cache")),
            "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
-           "FER_COMPARE_REPOS": "Missing model=nobody/missing"}
-    env.pop("FER_WEIGHTS_DIR", None)
-    log = tmp_path_factory.mktemp("logs") / "app.log"
+           "FER_COMPARE_REPOS": "Missing model=nobody/missing", "FER_WEIGHTS_DIR": ""}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    while time.perf_counter() - started < 180:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited: {log.read_text()[-2000:]}") from None
-            time.sleep(0.5)
-    yield url, time.perf_counter() - started, log
+    proc, url = serve_app(env, log=open(tmp_path_factory.mktemp("logs") / "app.log", "w"))
+    yield url, time.perf_counter() - started
     proc.terminate()
     proc.wait(timeout=30)
 
 
 def test_first_compare_offline_answers_in_seconds(offline_app, examples):
-    url, start_s, _ = offline_app
+    url, start_s = offline_app
     client = Client(url, verbose=False)
     embedded = list(DISPLAY_NAMES.values())
     times = []
