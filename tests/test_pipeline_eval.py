@@ -63,3 +63,32 @@ def test_every_embedded_model_crops_as_fer2013_frames_its_faces(compact_dir):
         assert (predictor.model.crop_margin, predictor.model.crop_align) == tuple(FER2013_CROP.values()), source
         assert predictor.align is False
     assert Predictor.from_pretrained(source, device="cpu", backend="torch", align=True).align is True
+
+
+def test_robustness_applies_each_change_and_scores_it(real_faces):
+    from training.robustness import CHANGES, robustness
+
+    face = real_faces.images[0]
+    for name, change in CHANGES.items():
+        out = change(face)
+        assert out.shape == face.shape and out.dtype == np.uint8 and not np.array_equal(out, face), name
+    bright = (real_faces.images.mean(axis=(1, 2)) > 100).astype(int)  # a "model" reading brightness
+    result = robustness(lambda images: (images.mean(axis=(1, 2)) > 100).astype(int), real_faces.images, bright)
+    assert result["clean"] == 1.0 and set(result) == {"clean", *CHANGES}
+    assert all(0.0 <= v <= 1.0 for v in result.values())
+
+
+def test_blur_and_jpeg_augmentation_change_the_training_face():
+    import torch
+
+    from fer_space.models import create_model
+    from training.transforms import AugmentConfig, train_transform
+
+    face = np.random.default_rng(0).integers(0, 255, (48, 48), dtype=np.uint8)
+    plain = AugmentConfig(hflip=0, rotation=0, translate=0, scale=(1.0, 1.0), brightness=0, contrast=0, erasing=0)
+    model = create_model("compact_cnn")
+    clean = train_transform(model, plain)(face)
+    for part in ({"blur": 1.0}, {"jpeg": 1.0}):
+        changed = train_transform(model, AugmentConfig(**{**plain.__dict__, **part}))(face)
+        assert changed.shape == clean.shape and not torch.allclose(changed, clean), part
+    assert AugmentConfig(blur=0.4, jpeg=0.2).scaled(0.5).blur == 0.2
