@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
 from ..compare import compare, long_rows, published_accuracy
@@ -57,7 +58,7 @@ def get_predictor(catalog: ModelCatalog, name: str) -> Predictor:
         raise gr.Error(str(exc)) from exc
 
 
-def as_rgb(image) -> object:
+def as_rgb(image) -> np.ndarray:
     try:
         return load_image(image)
     except FERError as exc:
@@ -129,7 +130,7 @@ def stream_frame(catalog: ModelCatalog, detector, frame, session: StreamSession 
     return result.annotated, session, stats
 
 
-def preview_video(video) -> tuple[object, str]:
+def preview_video(video) -> tuple[np.ndarray | None, str]:
     """The uploaded video's first frame and one line about it (or a plain message)."""
     from ..video import first_frame
 
