@@ -302,6 +302,12 @@ def test_browser_webcam_streams_tracked_labels(app_url, examples, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "app-webcam-tab.png"))
         text = stats.inner_text()  # "<model>: 12.3 FPS · 41 ms/frame (server) · #1 happy 87%"
         assert text.startswith(LIVE_NAME) and float(re.search(r"([\d.]+) FPS", text).group(1)) > 0
+        # the tab's own model line names the webcam's model, and the live stats are not greyed out
+        assert page.locator("#cam-model-line").inner_text().startswith(f"Model in use: {LIVE_NAME}")
+        opacity = page.evaluate("""() => { let el = document.querySelector('#cam-stats'), o = 1;
+            for (let i = 0; el && i < 6; i++, el = el.parentElement) o *= parseFloat(getComputedStyle(el).opacity);
+            return o; }""")
+        assert opacity > 0.95, opacity
         browser.close()
 
 
@@ -369,6 +375,9 @@ def test_browser_example_click_analyses_and_an_mp4v_video_uploads_without_an_err
         page.locator("#image-examples .gallery-item").first.click()  # no Analyse press after it
         page.wait_for_function("document.querySelector('#faces-table').innerText.includes('#1')", timeout=120_000)
         page.locator("#faces-out img").first.wait_for(timeout=10_000)
+
+        name_box = page.locator("#image-model input").first  # the default's whole name fits its dropdown
+        assert name_box.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), name_box.input_value()
 
         page.get_by_role("tab", name="Video").click()
         page.locator("#video-in input[type=file]").set_input_files(str(clip))

@@ -51,7 +51,7 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     image_in = path_upload(sources=["upload", "clipboard", "webcam"], label="Photo")
-                    image_model = gr.Dropdown(names, value=default, label="Model")
+                    image_model = gr.Dropdown(names, value=default, label="Model", elem_id="image-model")
                     image_line = gr.Markdown(handlers.model_banner(catalog, default))
                     with gr.Row():
                         align = gr.Checkbox(value=False, label="Level the eyes before classifying (the models "
@@ -97,8 +97,8 @@ def build_demo(catalog: ModelCatalog | None = None) -> gr.Blocks:
                 cam_model = gr.Dropdown(names, value=live_default, label="Model (the stats below say what it costs a "
                                         "frame)", scale=2)
                 detect_every = gr.Slider(1, 5, value=2, step=1, label="Detect faces every k frames (track between)")
-            cam_line = gr.Markdown(handlers.model_banner(live_catalog, live_default))
-            cam_stats = gr.Markdown()
+            cam_line = gr.Markdown(handlers.model_banner(live_catalog, live_default), elem_id="cam-model-line")
+            cam_stats = gr.Markdown(elem_id="cam-stats")
             session = gr.State(None)
             cam.stream(lambda *a: handlers.stream_frame(live_catalog, live_detector, *a),
                        [cam, session, cam_model, detect_every], [cam_out, session, cam_stats],
