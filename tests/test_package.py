@@ -36,3 +36,12 @@ def test_wheel_holds_the_weights_and_its_command_reads_a_photo(tmp_path, example
     assert run.returncode == 0, run.stderr[-2000:]
     record = json.loads(run.stdout)
     assert len(record["faces"]) == 1 and record["model"]["source"].startswith("embedded default model")
+
+
+def test_the_core_stays_small_and_gradio_stays_in_the_app():
+    package = ROOT / "fer_space"
+    for path in package.rglob("*.py"):
+        source = path.read_text()
+        assert len(source.splitlines()) <= 250, f"{path.relative_to(ROOT)} has grown past 250 lines"
+        if "app" not in path.relative_to(package).parts:
+            assert "import gradio" not in source, f"{path.relative_to(ROOT)} imports gradio outside fer_space/app"

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..confidence import Calibration
 from ..labels import EMOTIONS, id2label_dict, labels_from_id2label
-from .storage import CONFIG_NAME, WEIGHTS_NAME, dequantize_int8, read_config
+from .storage import CONFIG_NAME, UNEVALUATED_CARD, WEIGHTS_NAME, dequantize_int8, read_config
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,23 +35,6 @@ IMAGENET_INPUT = {"img_size": 224, "in_chans": 3, "mean": IMAGENET_MEAN, "std": 
 FER48_INPUT = {"img_size": 48, "in_chans": 1, "mean": (0.5,), "std": (0.25,), **FER2013_CROP}
 # Keys of config.json that are not constructor arguments.
 NOT_ARGUMENTS = ("architecture", "calibration", "int8")
-# The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
-# card with metrics comes from ``training.card``, which replaces this one).
-UNEVALUATED_CARD = """---
-{{ card_data }}
----
-
-# {{ title }}
-
-{{ summary }} Not evaluated yet: `python -m training.evaluate --model FOLDER --data DATA --json`
-measures it, and `python -m training.push` publishes it with its full card (metrics, curves,
-confusion matrix).
-
-```python
-from fer_space import Predictor
-faces = Predictor.from_pretrained("FOLDER or owner/repo").predict("photo.jpg")
-```
-"""
 
 
 class FERClassifier(

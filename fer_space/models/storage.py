@@ -1,4 +1,4 @@
-"""How a checkpoint is stored: ``model.safetensors`` beside ``config.json``.
+"""How a checkpoint is stored: ``model.safetensors`` beside ``config.json`` (and its card, ``README.md``).
 
 Weights may be stored in float16 or in int8 with one float32 scale per output channel (``KEY`` +
 ``KEY.int8_scale``, see :func:`quantize_int8`); both load as float32.
@@ -15,6 +15,23 @@ import torch
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 INT8_SCALE = ".int8_scale"
+# The card ``save_pretrained`` writes for a checkpoint that has not been evaluated yet (the evaluated
+# card with metrics comes from ``training.card``, which replaces this one).
+UNEVALUATED_CARD = """---
+{{ card_data }}
+---
+
+# {{ title }}
+
+{{ summary }} Not evaluated yet: `python -m training.evaluate --model FOLDER --data DATA --json`
+measures it, and `python -m training.push` publishes it with its full card (metrics, curves,
+confusion matrix).
+
+```python
+from fer_space import Predictor
+faces = Predictor.from_pretrained("FOLDER or owner/repo").predict("photo.jpg")
+```
+"""
 
 
 def quantize_int8(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
