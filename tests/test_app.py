@@ -131,17 +131,22 @@ def test_compare_lists_ready_and_unavailable_models(client, examples):
     assert info.count("accuracy") >= 1 + len(shipped)  # the shipped models' published evaluations
 
 
-def test_video_endpoint(client, examples, tmp_path):
+def _astronaut_clip(examples, path, fourcc: str, frames: int, step: int):
+    """A 10 fps clip of the astronaut photo sliding sideways ``step`` px a frame, in the codec ``fourcc``."""
     import cv2
 
     from fer_space.images import load_image
 
     rgb = load_image(examples / "skimage_astronaut.png")
-    path = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (512, 512))
-    for i in range(20):
-        writer.write(np.ascontiguousarray(np.roll(rgb, 3 * i, axis=1)[:, :, ::-1]))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (512, 512))
+    for i in range(frames):
+        writer.write(np.ascontiguousarray(np.roll(rgb, step * i, axis=1)[:, :, ::-1]))
     writer.release()
+    return path
+
+
+def test_video_endpoint(client, examples, tmp_path):
+    path = _astronaut_clip(examples, tmp_path / "clip.avi", "MJPG", frames=20, step=3)
     video, plot, csv_path, note = client.predict(handle_file(str(path)), DEFAULT, api_name="/video")
     video = video["video"] if isinstance(video, dict) else video
     assert video.endswith(".webm") and Path(video).stat().st_size > 1000
@@ -359,17 +364,9 @@ def test_browser_crowded_photo_is_numbered_and_every_face_shows_whole(app_url, e
 
 def test_browser_example_click_analyses_and_an_mp4v_video_uploads_without_an_error(app_url, examples, tmp_path):
     _require_browser()
-    import cv2
     from playwright.sync_api import sync_playwright
 
-    from fer_space.images import load_image
-
-    rgb = load_image(examples / "skimage_astronaut.png")
-    clip = tmp_path / "opencv.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (512, 512))
-    for i in range(10):
-        writer.write(np.ascontiguousarray(np.roll(rgb, 2 * i, axis=1)[:, :, ::-1]))
-    writer.release()
+    clip = _astronaut_clip(examples, tmp_path / "opencv.mp4", "mp4v", frames=10, step=2)
     with sync_playwright() as pw:
         browser, page = _open_app(pw, app_url)
         page.locator("#image-examples .gallery-item").first.click()  # no Analyse press after it
