@@ -123,8 +123,9 @@ def crop_face(
 
 
 def box_region(crop: np.ndarray, margin: float) -> np.ndarray:
-    """The face box's square inside a ``crop_face`` crop made with ``margin`` (its central part)."""
+    """The face box's square inside a ``crop_face`` crop made with ``margin`` (its central part; the whole
+    crop when the margin is negative, a crop tighter than the box)."""
     side = crop.shape[0]
-    inner = max(1, round(side / (1 + 2 * margin)))
+    inner = min(side, max(1, round(side / (1 + 2 * margin))))
     start = (side - inner) // 2
     return crop[start:start + inner, start:start + inner]
